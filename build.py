@@ -1,0 +1,371 @@
+"""Task runner for Body Language (standard library only).
+
+    python build.py test [pytest args...]   venv + pinned requirements, ruff, pytest
+    python build.py extension [--wheels]    dist/body_language-<version>.zip for Blender
+    python build.py lint                    ruff
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import venv
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+REQUIRED_PYTHON = (3, 11)
+VENV_DIR_NAME = ".venv"
+STAMP_NAME = "body-language-requirements.sha256"
+MANIFEST_NAME = "blender_manifest.toml"
+
+# The worker runtime needs neither Blender itself nor the test and lint tools.
+NOT_FOR_WORKER = frozenset({"bpy", "pytest", "hypothesis", "ruff"})
+
+# 1980-01-01 is the earliest time a zip entry can hold; a fixed time keeps builds byte-identical.
+ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+ZIP_FILE_MODE = 0o644 << 16
+ZIP_UNIX = 3
+# Already-compressed files gain nothing from deflate and cost time.
+STORED_SUFFIXES = frozenset({".whl", ".zip", ".safetensors"})
+
+
+def log(message: str) -> None:
+    print(f"[build] {message}", flush=True)
+
+
+# ---------------------------------------------------------------------------- python + venv
+
+
+def python_version_problem(version_info: Sequence[int]) -> str | None:
+    """Why this interpreter cannot run the project, or None when it can."""
+    major_minor = tuple(version_info[:2])
+    if major_minor == REQUIRED_PYTHON:
+        return None
+    found = ".".join(str(part) for part in version_info[:3])
+    wanted = ".".join(str(part) for part in REQUIRED_PYTHON)
+    return (
+        f"Python {wanted} is required (the bpy wheels and Blender's own Python are {wanted}); "
+        f"this is Python {found} at {sys.executable}. Run build.py with a Python {wanted} "
+        f"interpreter, e.g. `python{wanted} build.py test`."
+    )
+
+
+def venv_python(venv_dir: Path) -> Path:
+    if os.name == "nt":
+        return venv_dir / "Scripts" / "python.exe"
+    return venv_dir / "bin" / "python"
+
+
+def requirements_stamp(requirements_text: bytes, python_version: str) -> str:
+    """What an install satisfied: the exact requirements and the interpreter version."""
+    digest = hashlib.sha256(requirements_text)
+    digest.update(b"\0python " + python_version.encode())
+    return digest.hexdigest()
+
+
+def install_needed(venv_dir: Path, requirements: Path, python_version: str) -> bool:
+    """True unless the venv exists and its stamp matches these requirements and Python."""
+    if not venv_python(venv_dir).exists():
+        return True
+    stamp = venv_dir / STAMP_NAME
+    if not stamp.is_file():
+        return True
+    expected = requirements_stamp(requirements.read_bytes(), python_version)
+    return stamp.read_text().strip() != expected
+
+
+def venv_version(venv_dir: Path) -> str | None:
+    """The Python version a venv was made with, from its pyvenv.cfg."""
+    config = venv_dir / "pyvenv.cfg"
+    if not config.is_file():
+        return None
+    for line in config.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in {"version", "version_info"}:
+            return value.strip()
+    return None
+
+
+def ensure_venv(venv_dir: Path, requirements: Path) -> Path:
+    """Create or update the venv so it holds the pinned requirements; return its python."""
+    current = platform.python_version()
+    made_with = venv_version(venv_dir)
+    if made_with is not None and not made_with.startswith(f"{current.rsplit('.', 1)[0]}."):
+        log(f"{venv_dir} was made with Python {made_with}; recreating it with {current}")
+        venv.EnvBuilder(with_pip=True, clear=True).create(venv_dir)
+    elif not venv_python(venv_dir).exists():
+        log(f"creating {venv_dir}")
+        venv.EnvBuilder(with_pip=True).create(venv_dir)
+
+    python = venv_python(venv_dir)
+    if install_needed(venv_dir, requirements, current):
+        log(f"installing {requirements.name} into {venv_dir} (a fresh venv downloads GBs)")
+        run([str(python), "-m", "pip", "install", "--disable-pip-version-check",
+             "-r", str(requirements)])
+        stamp = requirements_stamp(requirements.read_bytes(), current)
+        (venv_dir / STAMP_NAME).write_text(stamp + "\n")
+    log("venv ok")
+    return python
+
+
+# ---------------------------------------------------------------------------- system packages
+
+
+def ensure_espeak() -> None:
+    """Tests of the speech corpus need espeak-ng; install it where we may, else say what skips."""
+    if shutil.which("espeak-ng"):
+        log("espeak-ng ok")
+        return
+    is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    if is_root and Path("/etc/debian_version").is_file() and shutil.which("apt-get"):
+        log("installing espeak-ng (apt-get)")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        install = ["apt-get", "install", "-y", "--no-install-recommends", "espeak-ng"]
+        # The package lists may be stale or absent; refresh them only when the install needs it.
+        if subprocess.run(install, env=env).returncode != 0:
+            subprocess.run(["apt-get", "update"], env=env, check=False)
+            subprocess.run(install, env=env, check=False)
+        if shutil.which("espeak-ng"):
+            log("espeak-ng ok")
+            return
+    log("espeak-ng not found: tests that need it will skip (install the espeak-ng package)")
+
+
+# ---------------------------------------------------------------------------- lint + test
+
+
+def run(command: Sequence[str], cwd: Path = ROOT) -> None:
+    completed = subprocess.run(list(command), cwd=cwd)
+    if completed.returncode != 0:
+        raise SystemExit(f"[build] failed ({completed.returncode}): {' '.join(command)}")
+
+
+def ruff_check(python: Path) -> bool:
+    log("ruff check")
+    return subprocess.run([str(python), "-m", "ruff", "check", str(ROOT)], cwd=ROOT).returncode == 0
+
+
+def pytest_command(python: Path, pytest_args: Sequence[str], root: Path = ROOT) -> list[str]:
+    """pytest over tests/, unless the forwarded arguments name test files or folders themselves."""
+    names_paths = any(
+        not arg.startswith("-") and (root / arg.split("::", 1)[0]).exists() for arg in pytest_args
+    )
+    targets = [] if names_paths else ["tests"]
+    return [str(python), "-m", "pytest", *targets, *pytest_args]
+
+
+def pytest_run(python: Path, pytest_args: Sequence[str]) -> bool:
+    log("pytest")
+    return subprocess.run(pytest_command(python, pytest_args), cwd=ROOT).returncode == 0
+
+
+def require_python_311() -> None:
+    problem = python_version_problem(sys.version_info)
+    if problem is not None:
+        raise SystemExit(f"[build] {problem}")
+
+
+def command_test(pytest_args: Sequence[str]) -> int:
+    python = ensure_venv(ROOT / VENV_DIR_NAME, ROOT / "requirements.txt")
+    ensure_espeak()
+    lint_ok = ruff_check(python)
+    tests_ok = pytest_run(python, pytest_args)
+    if not lint_ok:
+        log("ruff check failed")
+    if not tests_ok:
+        log("tests failed")
+    return 0 if lint_ok and tests_ok else 1
+
+
+def command_lint() -> int:
+    python = ensure_venv(ROOT / VENV_DIR_NAME, ROOT / "requirements.txt")
+    return 0 if ruff_check(python) else 1
+
+
+# ---------------------------------------------------------------------------- extension
+
+
+def read_manifest(path: Path) -> dict:
+    # Imported here so that an older Python reaches the version message instead of failing here.
+    import tomllib
+
+    with path.open("rb") as file:
+        return tomllib.load(file)
+
+
+def _shipped_files(folder: Path) -> Iterable[Path]:
+    """Every file under `folder` except caches, compiled bytecode and hidden files."""
+    for path in folder.rglob("*"):
+        relative = path.relative_to(folder)
+        if not path.is_file() or path.suffix == ".pyc":
+            continue
+        if any(part == "__pycache__" or part.startswith(".") for part in relative.parts):
+            continue
+        yield path
+
+
+def extension_entries(root: Path) -> list[tuple[str, Path]]:
+    """(name in the zip, source file) for the extension, sorted by name.
+
+    The add-on's modules sit at the zip root beside the manifest; the model core goes in
+    as `core/` so the worker can import it from the installed extension's folder.
+    """
+    entries = {MANIFEST_NAME: root / MANIFEST_NAME}
+    addon_dir = root / "blender_addon"
+    for path in _shipped_files(addon_dir):
+        entries[path.relative_to(addon_dir).as_posix()] = path
+    core_dir = root / "core"
+    for path in _shipped_files(core_dir):
+        entries[(Path("core") / path.relative_to(core_dir)).as_posix()] = path
+    if "__init__.py" not in entries:
+        raise SystemExit(f"[build] {addon_dir / '__init__.py'} is missing")
+    return sorted(entries.items())
+
+
+def write_deterministic_zip(entries: Sequence[tuple[str, Path | bytes]], target: Path) -> None:
+    """Write a zip whose bytes depend only on the entries' names and contents."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    with zipfile.ZipFile(partial, "w") as archive:
+        for name, source in sorted(entries, key=lambda entry: entry[0]):
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
+            info.external_attr = ZIP_FILE_MODE
+            info.create_system = ZIP_UNIX
+            stored = Path(name).suffix in STORED_SUFFIXES
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            if isinstance(source, bytes):
+                archive.writestr(info, source)
+                continue
+            info.file_size = source.stat().st_size
+            with source.open("rb") as reader, archive.open(info, "w") as writer:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+    partial.replace(target)
+
+
+def blender_platform() -> str:
+    """This machine in Blender's manifest spelling (linux-x64, windows-x64, macos-arm64...)."""
+    system = {"darwin": "macos"}.get(platform.system().lower(), platform.system().lower())
+    machine = platform.machine().lower()
+    machine = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64"}.get(machine, machine)
+    return f"{system}-{machine}"
+
+
+def worker_requirements(requirements_text: str) -> list[str]:
+    """The pinned requirement lines the worker process needs (no bpy, no test tools)."""
+    lines = []
+    for line in requirements_text.splitlines():
+        requirement = line.split("#", 1)[0].strip()
+        if not requirement:
+            continue
+        name = re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0]
+        if name.lower().replace("_", "-") not in NOT_FOR_WORKER:
+            lines.append(requirement)
+    return lines
+
+
+def manifest_with_wheels(manifest_text: str, wheel_names: Sequence[str], platform_name: str) -> str:
+    """The manifest text plus top-level `wheels` and `platforms` keys.
+
+    tomllib cannot write, so the keys are inserted as text before the first table header
+    (after it they would belong to that table).
+    """
+    wheels = "".join(f'  "./wheels/{name}",\n' for name in sorted(wheel_names))
+    addition = f'platforms = ["{platform_name}"]\n\nwheels = [\n{wheels}]\n\n'
+    lines = manifest_text.splitlines(keepends=True)
+    first_table = next(
+        (index for index, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines)
+    )
+    if first_table == len(lines) and lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    return "".join(lines[:first_table]) + addition + "".join(lines[first_table:])
+
+
+def download_worker_wheels(requirements: Path, destination: Path) -> list[Path]:
+    """Binary wheels of the worker requirements and their dependencies for this platform."""
+    wanted = worker_requirements(requirements.read_text())
+    listing = destination / "worker-requirements.txt"
+    listing.write_text("\n".join(wanted) + "\n")
+    wheel_dir = destination / "wheels"
+    major, minor = REQUIRED_PYTHON
+    log(f"downloading wheels for {blender_platform()} (Python {major}.{minor})")
+    run([sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
+         "--only-binary=:all:", "--python-version", f"{major}.{minor}",
+         "--dest", str(wheel_dir), "-r", str(listing)])
+    wheels = sorted(wheel_dir.glob("*.whl"))
+    if not wheels:
+        raise SystemExit(f"[build] pip downloaded no wheels into {wheel_dir}")
+    return wheels
+
+
+def build_extension(root: Path, out_dir: Path, with_wheels: bool = False) -> Path:
+    """Build the Blender extension zip into `out_dir`; return its path."""
+    manifest_path = root / MANIFEST_NAME
+    manifest = read_manifest(manifest_path)
+    entries: list[tuple[str, Path | bytes]] = list(extension_entries(root))
+    name = f"{manifest['id']}-{manifest['version']}"
+    if not with_wheels:
+        target = out_dir / f"{name}.zip"
+        write_deterministic_zip(entries, target)
+        return target
+
+    with tempfile.TemporaryDirectory(prefix="body-language-wheels-") as scratch:
+        wheels = download_worker_wheels(root / "requirements.txt", Path(scratch))
+        platform_name = blender_platform()
+        manifest_text = manifest_with_wheels(
+            manifest_path.read_text(), [wheel.name for wheel in wheels], platform_name
+        )
+        entries = [entry for entry in entries if entry[0] != MANIFEST_NAME]
+        entries.append((MANIFEST_NAME, manifest_text.encode()))
+        entries.extend((f"wheels/{wheel.name}", wheel) for wheel in wheels)
+        # Blender names per-platform builds <id>-<version>-<platform>.zip.
+        target = out_dir / f"{name}-{platform_name.replace('-', '_')}.zip"
+        write_deterministic_zip(entries, target)
+    return target
+
+
+def command_extension(with_wheels: bool, out_dir: Path) -> int:
+    target = build_extension(ROOT, out_dir, with_wheels)
+    log(f"extension: {target} ({target.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(prog="build.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("test", help="set up .venv, run ruff and pytest (extra args go to pytest)")
+    extension = commands.add_parser("extension", help="build the Blender extension zip")
+    extension.add_argument("--wheels", action="store_true",
+                           help="bundle this platform's wheels for the worker runtime")
+    extension.add_argument("--out-dir", type=Path, default=ROOT / "dist",
+                           help="where the zip goes (default: dist/)")
+    commands.add_parser("lint", help="ruff check")
+    args, extra = parser.parse_known_args(list(argv))
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args, extra
+
+
+def main(argv: Sequence[str]) -> int:
+    args, extra = parse_args(argv)
+    require_python_311()
+    if args.command == "test":
+        return command_test(extra)
+    if args.command == "extension":
+        return command_extension(args.wheels, args.out_dir)
+    return command_lint()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
