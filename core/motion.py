@@ -18,7 +18,7 @@ def _checked(name: str, value: object, shape: tuple[int | None, ...]) -> np.ndar
     except (TypeError, ValueError) as exc:
         raise BodyLanguageError(f"Motion.{name} is not numeric: {exc}") from None
     if array.ndim != len(shape) or any(
-        want is not None and got != want for got, want in zip(array.shape, shape)
+        want is not None and got != want for got, want in zip(array.shape, shape, strict=False)
     ):
         want = "(" + ", ".join("T" if s is None else str(s) for s in shape) + ")"
         raise BodyLanguageError(f"Motion.{name} has shape {array.shape}, expected {want}")
