@@ -1,6 +1,6 @@
 """Task runner for Body Language (standard library only).
 
-    python build.py test [pytest args...]   venv + pinned requirements, ruff, pytest
+    python build.py test [pytest args...]   venvs + pinned requirements, ruff, pytest
     python build.py extension [--wheels]    dist/body_language-<version>.zip for Blender
     python build.py lint                    ruff
 """
@@ -24,6 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 REQUIRED_PYTHON = (3, 11)
 VENV_DIR_NAME = ".venv"
+# A second venv with Blender 4.2 LTS as a module: the add-on's bpy tests also run against it.
+BPY42_VENV_DIR_NAME = ".venv-bpy42"
+BPY42_REQUIREMENTS = "requirements-bpy42.txt"
 STAMP_NAME = "body-language-requirements.sha256"
 MANIFEST_NAME = "blender_manifest.toml"
 
@@ -176,6 +179,7 @@ def require_python_311() -> None:
 
 def command_test(pytest_args: Sequence[str]) -> int:
     python = ensure_venv(ROOT / VENV_DIR_NAME, ROOT / "requirements.txt")
+    ensure_venv(ROOT / BPY42_VENV_DIR_NAME, ROOT / BPY42_REQUIREMENTS)
     ensure_espeak()
     lint_ok = ruff_check(python)
     tests_ok = pytest_run(python, pytest_args)

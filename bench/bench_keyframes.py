@@ -1,0 +1,116 @@
+"""Keyframe writing speed: the add-on's bulk writer against per-key `keyframe_insert`.
+
+Writes a synthetic motion of --seconds (default 60 s at 30 fps) onto the 55 bones of the
+Create Character armature, in the Blender of the interpreter that runs this script:
+
+    .venv/bin/python bench/bench_keyframes.py            # bpy 5.0
+    .venv-bpy42/bin/python bench/bench_keyframes.py      # bpy 4.2 LTS
+
+Prints figures; never passes or fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Keep Blender's user configuration out of the measurement (and untouched).
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="bench-blender-"))
+sys.path.insert(0, str(ROOT))
+
+import bpy  # noqa: E402  (after the environment is set)
+import numpy as np  # noqa: E402
+
+from blender_addon.actions import ActionBuilder  # noqa: E402
+from blender_addon.keyframes import write_motion  # noqa: E402
+from blender_addon.motion_arrays import MotionArrays  # noqa: E402
+from blender_addon.rig import create_character  # noqa: E402
+from blender_addon.skeleton_data import JOINT_NAMES  # noqa: E402
+
+
+def synthetic_motion(frames: int, seed: int = 0) -> MotionArrays:
+    """Every joint swaying on two sinusoids, the root walking, 52 face channels moving."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(frames)[:, None, None] / 30.0
+    freq = rng.uniform(0.2, 1.5, (2, 55, 3))
+    phase = rng.uniform(0, 2 * np.pi, (2, 55, 3))
+    poses = 0.3 * np.sin(2 * np.pi * freq[0] * t + phase[0]) + 0.1 * np.sin(
+        2 * np.pi * freq[1] * t + phase[1])
+    trans = np.zeros((frames, 3))
+    trans[:, 2] = np.arange(frames) * 0.01
+    face = 0.5 + 0.4 * np.sin(np.arange(frames)[:, None] / 7.0 + np.arange(52))
+    return MotionArrays(poses, trans, face, [f"channel{i:02d}" for i in range(52)])
+
+
+def time_bulk(motion: MotionArrays) -> tuple[float, float]:
+    """(seconds for write_motion, seconds spent filling F-curves inside it)."""
+    armature = create_character("Bulk", with_body=False)
+    filling = [0.0]
+    real_add_curve = ActionBuilder.add_curve
+
+    def timed_add_curve(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return real_add_curve(self, *args, **kwargs)
+        finally:
+            filling[0] += time.perf_counter() - start
+
+    ActionBuilder.add_curve = timed_add_curve
+    try:
+        start = time.perf_counter()
+        write_motion(armature, motion, start_frame=1)
+        total = time.perf_counter() - start
+    finally:
+        ActionBuilder.add_curve = real_add_curve
+    return total, filling[0]
+
+
+def time_keyframe_insert(motion: MotionArrays, quaternions: np.ndarray) -> float:
+    """Per-key inserts of the same channels: rotation_quaternion on 55 bones, pelvis location."""
+    armature = create_character("PerKey", with_body=False)
+    armature.animation_data_create()
+    armature.animation_data.action = bpy.data.actions.new("PerKey")
+    bones = [armature.pose.bones[name] for name in JOINT_NAMES]
+    start = time.perf_counter()
+    for frame in range(motion.num_frames):
+        for index, bone in enumerate(bones):
+            bone.rotation_quaternion = quaternions[frame, index]
+            bone.keyframe_insert("rotation_quaternion", frame=frame + 1, group=bone.name)
+        bones[0].location = motion.trans[frame]
+        bones[0].keyframe_insert("location", frame=frame + 1, group=bones[0].name)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="motion length (30 fps)")
+    args = parser.parse_args()
+    frames = int(round(args.seconds * 30))
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 30, 1.0
+    motion = synthetic_motion(frames)
+    keys = frames * (55 * 4 + 3)
+
+    bulk_total, bulk_fill = time_bulk(motion)
+    # The per-key path gets the quaternions the bulk path computed, so it only pays for keys.
+    from blender_addon.quaternions import axis_angle_to_quaternion
+
+    quaternions = axis_angle_to_quaternion(motion.poses)
+    per_key = time_keyframe_insert(motion, quaternions)
+
+    print(f"Blender {bpy.app.version_string}: {args.seconds:g} s at 30 fps = {frames} frames, "
+          f"55 bones, {keys:,} bone keys (+ {frames * 52:,} face-property keys in bulk)")
+    print(f"  write_motion (all parts, retargeting, face): {bulk_total:8.3f} s")
+    print(f"    of which F-curve filling (foreach_set):     {bulk_fill:8.3f} s")
+    print(f"  keyframe_insert, bone keys only:              {per_key:8.3f} s")
+    print(f"  speed-up: {per_key / bulk_total:,.0f}x (whole writer), "
+          f"{per_key / bulk_fill:,.0f}x (key filling alone)")
+
+
+if __name__ == "__main__":
+    main()

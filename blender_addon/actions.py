@@ -1,0 +1,155 @@
+"""Actions, F-curves and NLA tracks on both action APIs Blender 4.2-5.0 have.
+
+Blender 4.4 introduced layered actions (slots, channelbags) and 5.0 removed `Action.fcurves`;
+4.2 LTS has only the legacy API. Which one to use is decided by feature, never by version number.
+Keys are always written in bulk (`keyframe_points.add` + `foreach_set` + `update`), which is
+hundreds of times faster than per-key inserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import bpy
+import numpy as np
+
+# Blender's enum values for keyframe interpolation (BEZT_IPO_CONST, BEZT_IPO_LIN).
+_INTERPOLATION_CODES = {"CONSTANT": 0, "LINEAR": 1}
+
+
+def layered_actions_available() -> bool:
+    """True where actions have slots and channelbags (Blender 4.4 and later)."""
+    try:
+        from bpy_extras import anim_utils
+    except ImportError:
+        return False
+    has_slots = "slots" in bpy.types.Action.bl_rna.properties
+    return has_slots and hasattr(anim_utils, "action_ensure_channelbag_for_slot")
+
+
+@dataclass
+class ActionBuilder:
+    """A new action for one ID type, filled with fully keyed F-curves."""
+
+    action: Any
+    slot: Any
+    _channelbag: Any
+    name: str = ""
+
+    @classmethod
+    def create(cls, name: str, id_type: str, slot_name: str) -> ActionBuilder:
+        action = bpy.data.actions.new(name)
+        if layered_actions_available():
+            from bpy_extras import anim_utils
+
+            slot = action.slots.new(id_type=id_type, name=slot_name)
+            channelbag = anim_utils.action_ensure_channelbag_for_slot(action, slot)
+            return cls(action, slot, channelbag, name)
+        action.id_root = id_type
+        return cls(action, None, None, name)
+
+    def add_curve(
+        self, data_path: str, index: int, group: str, frames: np.ndarray, values: np.ndarray,
+        interpolation: str = "LINEAR",
+    ) -> Any:
+        if self._channelbag is not None:
+            fcurve = self._channelbag.fcurves.new(data_path, index=index, group_name=group)
+        else:
+            fcurve = self.action.fcurves.new(data_path, index=index, action_group=group)
+        count = len(frames)
+        points = fcurve.keyframe_points
+        points.add(count)
+        co = np.empty(2 * count, dtype=np.float32)
+        co[0::2] = frames
+        co[1::2] = values
+        points.foreach_set("co", co)
+        points.foreach_set(
+            "interpolation", np.full(count, _INTERPOLATION_CODES[interpolation], np.int32))
+        fcurve.update()
+        return fcurve
+
+    def discard(self) -> None:
+        """Remove the half-built action after a failure."""
+        bpy.data.actions.remove(self.action)
+
+
+def action_fcurves(action: Any) -> Iterator[Any]:
+    """Every F-curve of an action, on either API, in creation order."""
+    if "slots" in action.bl_rna.properties and len(action.slots):
+        for layer in action.layers:
+            for strip in layer.strips:
+                for channelbag in strip.channelbags:
+                    yield from channelbag.fcurves
+        return
+    yield from getattr(action, "fcurves", ())
+
+
+def strip_on_track(id_block: Any, track_name: str) -> Any | None:
+    """The first strip of the named NLA track on an ID, or None."""
+    animation = id_block.animation_data
+    if animation is None:
+        return None
+    track = animation.nla_tracks.get(track_name)
+    if track is None or not len(track.strips):
+        return None
+    return track.strips[0]
+
+
+def install_on_track(id_block: Any, track_name: str, builder: ActionBuilder,
+                     start_frame: int) -> None:
+    """Make `builder.action` the only strip of the named NLA track, creating the track if
+    needed; the action the track held before is removed once nothing else uses it."""
+    animation = id_block.animation_data or id_block.animation_data_create()
+    track = animation.nla_tracks.get(track_name)
+    old_actions = []
+    if track is None:
+        track = animation.nla_tracks.new()
+        track.name = track_name
+    else:
+        for strip in list(track.strips):
+            old_actions.append(strip.action)
+            track.strips.remove(strip)
+    strip = track.strips.new(track_name, int(start_frame), builder.action)
+    if builder.slot is not None and hasattr(strip, "action_slot"):
+        strip.action_slot = builder.slot
+    # Before and after its keys a part holds its first and last pose rather than snapping to rest.
+    strip.extrapolation = "HOLD"
+    strip.blend_type = "REPLACE"
+    for old in old_actions:
+        if old is not None and old.users == 0:
+            bpy.data.actions.remove(old)
+    # Built while the old action still held the name, the new one got a ".001"; take it back.
+    if builder.name and builder.action.name != builder.name:
+        builder.action.name = builder.name
+
+
+def remove_track(id_block: Any, track_name: str) -> bool:
+    """Delete the named NLA track and its no longer used actions; True when there was one."""
+    animation = id_block.animation_data
+    track = None if animation is None else animation.nla_tracks.get(track_name)
+    if track is None:
+        return False
+    actions = [strip.action for strip in track.strips]
+    animation.nla_tracks.remove(track)
+    for action in actions:
+        if action is not None and action.users == 0:
+            bpy.data.actions.remove(action)
+    return True
+
+
+def strip_action_frames(strip: Any, scene_frames: np.ndarray) -> np.ndarray:
+    """Scene frames -> the strip's action time (its offset and scale; repeats are not used)."""
+    scale = strip.scale if strip.scale else 1.0
+    return strip.action_frame_start + (np.asarray(scene_frames) - strip.frame_start) / scale
+
+
+def evaluate_curves(fcurves: list[Any], frames: np.ndarray) -> np.ndarray:
+    """(len(frames), len(fcurves)) values; evaluate() honours whatever interpolation a user
+    gave edited keys."""
+    values = np.empty((len(frames), len(fcurves)))
+    for column, fcurve in enumerate(fcurves):
+        evaluate = fcurve.evaluate
+        values[:, column] = [evaluate(float(frame)) for frame in frames]
+    return values

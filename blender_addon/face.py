@@ -1,0 +1,141 @@
+"""Face channels: matched onto the shape keys of the armature's child meshes by name, and keyed
+as custom properties on the armature (`["bl_face_jawOpen"]`) so drivers can use them.
+
+Jaw and eye rotations are ordinary bones and travel with the face part's bone keys
+(keyframes.py). ARKit-52 channels find keys such as "jawOpen", "JawOpen", "ARKit_jawOpen",
+"BS.jawOpen", "eyeBlink_L" or "mouth_smile_l"; FLAME channels find Meshcapade's "Exp000" keys.
+The name functions need no bpy; the writers take bpy objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+FACE_PROPERTY_PREFIX = "bl_face_"
+FACE_GROUP = "Face channels"
+
+# Words exporters put before a blend shape's name, with "_", "-" or " " after them. A prefix
+# ending in "." or ":" (a namespace, "BS.", "blendShape1.", "Head:") is always dropped.
+_KNOWN_PREFIXES = ("arkit", "bs", "blendshape", "blendshapes", "shape", "shapes", "sk", "key",
+                   "face", "facial", "expr")
+_NAMESPACE = re.compile(r"^.*[.:|]")
+_PREFIX = re.compile(r"^(?:" + "|".join(_KNOWN_PREFIXES) + r")\d*[_\- ]+", re.IGNORECASE)
+_SIDE_WITH_SEPARATOR = re.compile(r"[_\-. ](l|r)$", re.IGNORECASE)
+# "eyeBlinkL": a capital L or R glued to a lower-case word.
+_SIDE_CAPITAL = re.compile(r"(?<=[a-z0-9])([LR])$")
+
+
+def normalize_channel_name(name: str) -> str:
+    """The comparable form of a face channel or shape key name: namespace and known prefixes
+    dropped, a trailing side letter spelled out, separators removed, lower case."""
+    text = _NAMESPACE.sub("", name.strip())
+    text = _PREFIX.sub("", text)
+    side = _SIDE_WITH_SEPARATOR.search(text) or _SIDE_CAPITAL.search(text)
+    if side:
+        text = text[: side.start()] + ("left" if side.group(1).lower() == "l" else "right")
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def match_shape_keys(channel_names: Sequence[str], key_names: Iterable[str]) -> dict[int, str]:
+    """{channel index: shape key name} for the channels a mesh has a key for.
+
+    An exact name wins over a normalized match; the basis key is never a target.
+    """
+    keys = list(key_names)
+    exact = set(keys)
+    normalized: dict[str, str] = {}
+    for key in keys[1:] if keys else ():
+        normalized.setdefault(normalize_channel_name(key), key)
+    matches = {}
+    for index, channel in enumerate(channel_names):
+        if channel in exact and (not keys or channel != keys[0]):
+            matches[index] = channel
+        elif normalize_channel_name(channel) in normalized:
+            matches[index] = normalized[normalize_channel_name(channel)]
+    return matches
+
+
+def face_property_name(channel: str) -> str:
+    return FACE_PROPERTY_PREFIX + channel
+
+
+def face_property_path(channel: str) -> str:
+    return f'["{face_property_name(channel)}"]'
+
+
+def channel_from_property_path(data_path: str) -> str | None:
+    """'["bl_face_jawOpen"]' -> 'jawOpen'; None for any other path."""
+    match = re.fullmatch(r'\["' + FACE_PROPERTY_PREFIX + r'(.+)"\]', data_path)
+    return match.group(1) if match else None
+
+
+# ---------------------------------------------------------------------------------- Blender side
+
+
+def shape_key_meshes(armature: Any) -> list[tuple[Any, list[Any]]]:
+    """(Key datablock, meshes using it) for each child mesh of the armature with shape keys.
+
+    Linked duplicates share one Key, which is animated once.
+    """
+    found: dict[str, tuple[Any, list[Any]]] = {}
+    for child in armature.children_recursive:
+        if child.type != "MESH" or child.data.shape_keys is None:
+            continue
+        key = child.data.shape_keys
+        found.setdefault(key.name, (key, []))[1].append(child)
+    return list(found.values())
+
+
+def ensure_face_properties(armature: Any, channel_names: Sequence[str]) -> None:
+    """Give the armature a float custom property per channel, so its F-curves have a target."""
+    for channel in channel_names:
+        name = face_property_name(channel)
+        if not isinstance(armature.get(name), float):
+            armature[name] = 0.0
+
+
+def add_face_property_curves(builder: Any, frames: np.ndarray, face: np.ndarray,
+                             channel_names: Sequence[str]) -> None:
+    for column, channel in enumerate(channel_names):
+        builder.add_curve(face_property_path(channel), 0, FACE_GROUP, frames, face[:, column])
+
+
+def build_shape_key_actions(
+    armature: Any, frames: np.ndarray, face: np.ndarray, channel_names: Sequence[str],
+    action_name: str,
+) -> list[tuple[Any, Any]]:
+    """(Key datablock, filled ActionBuilder) per shape-key set that matches any channel.
+
+    Slider ranges of matched keys widen to hold the data (FLAME coefficients go negative).
+    On failure every action built so far is removed before the error propagates.
+    """
+    from .actions import ActionBuilder
+
+    built: list[tuple[Any, Any]] = []
+    try:
+        for key, _meshes in shape_key_meshes(armature):
+            names = [block.name for block in key.key_blocks]
+            matches = match_shape_keys(channel_names, names)
+            if not matches:
+                continue
+            builder = ActionBuilder.create(f"{action_name} {key.name}", "KEY", key.name)
+            built.append((key, builder))
+            for column, key_name in sorted(matches.items()):
+                values = face[:, column]
+                block = key.key_blocks[key_name]
+                # Blender limits slider ranges to [-10, 10].
+                low = max(-10.0, float(np.floor(values.min())))
+                high = min(10.0, float(np.ceil(values.max())))
+                block.slider_min = min(block.slider_min, low)
+                block.slider_max = max(block.slider_max, high)
+                builder.add_curve(f'key_blocks["{key_name}"].value', 0, FACE_GROUP, frames,
+                                  values)
+    except Exception:
+        for _key, builder in built:
+            builder.discard()
+        raise
+    return built

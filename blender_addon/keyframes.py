@@ -1,0 +1,342 @@
+"""A motion onto an armature: one action on one NLA track per body part.
+
+Tracks are named "BL face", "BL hands", "BL upper", "BL lower"; each holds one strip whose action
+keys that part's bones (quaternions, plus the pelvis location in "BL lower"), so a part can be
+regenerated, muted or edited alone. "BL face" also keys the face channels as custom properties
+on the armature and, on a "BL face" track of each child mesh's shape keys, the matching keys.
+
+Every new action is filled completely before any track changes, so an error leaves the scene as
+it was. Keys go in with `keyframe_points.add` + `foreach_set`, one key per scene frame, resampled
+by slerp when the scene's frame rate differs from the motion's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import bpy
+import numpy as np
+
+from .actions import (
+    ActionBuilder,
+    action_fcurves,
+    evaluate_curves,
+    install_on_track,
+    remove_track,
+    strip_action_frames,
+    strip_on_track,
+)
+from .face import (
+    add_face_property_curves,
+    build_shape_key_actions,
+    channel_from_property_path,
+    ensure_face_properties,
+    shape_key_meshes,
+)
+from .motion_arrays import AddonInputError, MotionArrays
+from .quaternions import (
+    axis_angle_to_quaternion,
+    make_continuous,
+    resample_linear,
+    resample_quaternions,
+    sample_positions,
+)
+from .retarget import (
+    DEFAULT_PRESET,
+    BoneMap,
+    TargetRig,
+    detect_bone_map,
+    load_presets,
+    read_target_rig,
+    smplx_from_pose_channels,
+    solve_pose_channels,
+)
+from .skeleton_data import NUM_JOINTS, PARTS, TRANSLATION_PART
+
+TRACK_PREFIX = "BL "
+FACE_PART = "face"
+
+
+def track_name(part: str) -> str:
+    return TRACK_PREFIX + part
+
+
+def scene_fps(scene: Any) -> float:
+    return scene.render.fps / scene.render.fps_base
+
+
+def _check_parts(parts: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(parts)
+    unknown = [part for part in chosen if part not in PARTS]
+    if unknown or not chosen:
+        raise AddonInputError(f"unknown body parts {unknown}; choose from {', '.join(PARTS)}")
+    return tuple(part for part in PARTS if part in chosen)
+
+
+def bone_map_for(armature: Any, bone_map: BoneMap | None = None) -> BoneMap:
+    """The given map, else the shipped preset that finds the most of this rig's bones."""
+    if bone_map is not None:
+        return bone_map
+    presets = load_presets()
+    key = detect_bone_map((bone.name for bone in armature.data.bones), presets)
+    return presets[key or DEFAULT_PRESET]
+
+
+def _set_pose_properties(armature: Any, bone_map: BoneMap) -> list[tuple[str, str, Any]]:
+    """Apply the map's pose properties; returns (bone, name, old value or None) to undo them."""
+    previous = []
+    for setting in bone_map.pose_properties:
+        pose_bone = armature.pose.bones.get(setting.bone)
+        if pose_bone is not None:
+            previous.append((setting.bone, setting.name, pose_bone.get(setting.name)))
+            pose_bone[setting.name] = setting.value
+    return previous
+
+
+def _restore_pose_properties(armature: Any, previous: list[tuple[str, str, Any]]) -> None:
+    for bone, name, value in reversed(previous):
+        pose_bone = armature.pose.bones[bone]
+        if value is None:
+            del pose_bone[name]
+        else:
+            pose_bone[name] = value
+
+
+def _read_target(armature: Any, bone_map: BoneMap) -> TargetRig:
+    """The rig as retargeting sees it, with driven constraint influences evaluated."""
+    # Custom properties set from Python do not tag the armature; its drivers need the tag.
+    armature.update_tag()
+    bpy.context.view_layer.update()
+    evaluated = armature.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    return read_target_rig(armature, bone_map, evaluated)
+
+
+def _bone_path(bone: str, channel: str) -> str:
+    return f'pose.bones["{bpy.utils.escape_identifier(bone)}"].{channel}'
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What `write_motion` keyed, for the operator's report."""
+
+    parts: tuple[str, ...]
+    start_frame: int
+    frame_count: int
+    fps: float
+    bone_map: str
+    bones: dict[str, tuple[str, ...]]
+    shape_key_sets: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    frames: np.ndarray
+    quaternions: np.ndarray
+    root_location: np.ndarray | None
+    face: np.ndarray
+
+
+def _prepare(motion: MotionArrays, target: TargetRig, start_frame: int, fps: float) -> _Prepared:
+    positions = sample_positions(motion.num_frames, motion.fps, fps)
+    local = make_continuous(axis_angle_to_quaternion(motion.poses))
+    local = resample_quaternions(local, positions)
+    trans = resample_linear(motion.trans, positions)
+    channels = solve_pose_channels(target, local, trans)
+    return _Prepared(
+        frames=start_frame + np.arange(len(positions), dtype=np.float64),
+        quaternions=make_continuous(channels.quaternions),
+        root_location=channels.root_location,
+        face=resample_linear(motion.face, positions),
+    )
+
+
+def _build_part(armature: Any, part: str, target: TargetRig, prepared: _Prepared,
+                motion: MotionArrays) -> ActionBuilder:
+    builder = ActionBuilder.create(f"{track_name(part)} {armature.name}", "OBJECT", armature.name)
+    try:
+        frames = prepared.frames
+        for m in target.part_indices(part):
+            bone = target.bones[m]
+            path = _bone_path(bone, "rotation_quaternion")
+            for axis in range(4):
+                builder.add_curve(path, axis, bone, frames, prepared.quaternions[:, m, axis])
+        root = target.root_index
+        if part == TRANSLATION_PART and root is not None:
+            bone = target.bones[root]
+            for axis in range(3):
+                builder.add_curve(_bone_path(bone, "location"), axis, bone, frames,
+                                  prepared.root_location[:, axis])
+        if part == FACE_PART and motion.face_names:
+            add_face_property_curves(builder, frames, prepared.face, motion.face_names)
+    except Exception:
+        builder.discard()
+        raise
+    return builder
+
+
+def write_motion(
+    armature: Any,
+    motion: MotionArrays,
+    parts: Iterable[str] = PARTS,
+    start_frame: int = 1,
+    bone_map: BoneMap | None = None,
+    scene: Any = None,
+) -> WriteResult:
+    """Key `parts` of `motion` onto `armature`, replacing only those parts' tracks.
+
+    The first key sits at `start_frame`; there is one key per frame of the scene's frame rate
+    over the motion's duration. Other parts' actions are not touched.
+    """
+    parts = _check_parts(parts)
+    scene = scene or bpy.context.scene
+    fps = scene_fps(scene)
+    bone_map = bone_map_for(armature, bone_map)
+    # Switches such as Rigify's IK_FK change which bones follow which, so they are set first.
+    previous = _set_pose_properties(armature, bone_map)
+    builders: dict[str, ActionBuilder] = {}
+    key_builders: list[tuple[Any, ActionBuilder]] = []
+    try:
+        target = _read_target(armature, bone_map)
+        prepared = _prepare(motion, target, int(start_frame), fps)
+        for part in parts:
+            builders[part] = _build_part(armature, part, target, prepared, motion)
+        if FACE_PART in parts and motion.face_names:
+            key_builders = build_shape_key_actions(
+                armature, prepared.frames, prepared.face, motion.face_names,
+                f"{track_name(FACE_PART)} {armature.name}")
+    except Exception:
+        for builder in (*builders.values(), *(b for _key, b in key_builders)):
+            builder.discard()
+        _restore_pose_properties(armature, previous)
+        raise
+
+    # Everything is built: from here on the scene changes.
+    for index in (m for part in parts for m in target.part_indices(part)):
+        armature.pose.bones[target.bones[index]].rotation_mode = "QUATERNION"
+    if FACE_PART in parts:
+        ensure_face_properties(armature, motion.face_names)
+    for part in parts:
+        install_on_track(armature, track_name(part), builders[part], int(start_frame))
+    if FACE_PART in parts:
+        keyed = {key.name for key, _builder in key_builders}
+        for key, _meshes in shape_key_meshes(armature):
+            if key.name not in keyed:
+                remove_track(key, track_name(FACE_PART))
+        for key, builder in key_builders:
+            install_on_track(key, track_name(FACE_PART), builder, int(start_frame))
+
+    warnings = []
+    animation = armature.animation_data
+    if animation is not None and animation.action is not None:
+        warnings.append(f"{armature.name} has an active action ({animation.action.name}) that "
+                        "overrides the Body Language tracks for the channels it keys")
+    if FACE_PART in parts and motion.face_names and not key_builders:
+        warnings.append(f"no child mesh of {armature.name} has shape keys matching the face "
+                        "channels; they are keyed as custom properties only")
+    return WriteResult(
+        parts=parts,
+        start_frame=int(start_frame),
+        frame_count=len(prepared.frames),
+        fps=fps,
+        bone_map=bone_map.name,
+        bones={part: tuple(target.bones[m] for m in target.part_indices(part)) for part in parts},
+        shape_key_sets=len(key_builders),
+        warnings=tuple(warnings),
+    )
+
+
+def remove_part(armature: Any, part: str) -> bool:
+    """Delete a part's tracks (armature and shape keys); True when any existed."""
+    _check_parts([part])
+    removed = remove_track(armature, track_name(part))
+    if part == FACE_PART:
+        for key, _meshes in shape_key_meshes(armature):
+            removed = remove_track(key, track_name(part)) or removed
+    return removed
+
+
+def part_action(armature: Any, part: str) -> Any | None:
+    """The action on a part's track of the armature, or None."""
+    strip = strip_on_track(armature, track_name(part))
+    return None if strip is None else strip.action
+
+
+@dataclass(frozen=True)
+class PartReading:
+    """A part read back from its track as SMPL-X data, sampled at `fps` from the strip's first
+    frame. poses (K, 55, 3) hold the part's mapped joints (`joints`), zeros elsewhere; trans
+    (K, 3) comes with the lower body, face (K, F) named `face_names` with the face."""
+
+    part: str
+    frames: np.ndarray
+    fps: float
+    joints: tuple[int, ...]
+    poses: np.ndarray
+    trans: np.ndarray | None
+    face: np.ndarray | None
+    face_names: tuple[str, ...]
+
+
+def read_part(
+    armature: Any, part: str, fps: float = 30.0, bone_map: BoneMap | None = None,
+    scene: Any = None,
+) -> PartReading:
+    """A part's keys as SMPL-X rotations, for conditioning the model on the parts kept.
+
+    F-curves are evaluated, so keys an animator edited afterwards are read as they play.
+    """
+    _check_parts([part])
+    strip = strip_on_track(armature, track_name(part))
+    if strip is None or strip.action is None:
+        raise AddonInputError(f"{armature.name} has no '{track_name(part)}' track to read")
+    scene = scene or bpy.context.scene
+    target = _read_target(armature, bone_map_for(armature, bone_map))
+    span = (strip.frame_end - strip.frame_start) * fps / scene_fps(scene)
+    count = int(np.floor(span + 1e-6)) + 1
+    frames = strip.frame_start + np.arange(count) * scene_fps(scene) / fps
+    action_frames = strip_action_frames(strip, frames)
+    curves = {(fc.data_path, fc.array_index): fc for fc in action_fcurves(strip.action)}
+
+    indices, quaternion_curves = [], []
+    for m in target.part_indices(part):
+        if target.extra[m]:
+            continue
+        path = _bone_path(target.bones[m], "rotation_quaternion")
+        found = [curves.get((path, axis)) for axis in range(4)]
+        if all(fc is not None for fc in found):
+            indices.append(m)
+            quaternion_curves.extend(found)
+    quaternions = evaluate_curves(quaternion_curves, action_frames).reshape(count, -1, 4)
+    quaternions /= np.linalg.norm(quaternions, axis=-1, keepdims=True)
+
+    root_location = None
+    root = target.root_index
+    if root is not None and root in indices:
+        path = _bone_path(target.bones[root], "location")
+        found = [curves.get((path, axis)) for axis in range(3)]
+        if all(fc is not None for fc in found):
+            root_location = evaluate_curves(found, action_frames)
+    rotations, trans = smplx_from_pose_channels(target, indices, quaternions, root_location)
+    joints = tuple(target.joints[m] for m in indices)
+    poses = np.zeros((count, NUM_JOINTS, 3))
+    poses[:, list(joints)] = rotations
+
+    face_curves = [(channel_from_property_path(fc.data_path), fc)
+                   for fc in action_fcurves(strip.action)]
+    face_curves = [(name, fc) for name, fc in face_curves if name is not None]
+    face = None
+    if face_curves:
+        face = evaluate_curves([fc for _name, fc in face_curves], action_frames)
+    return PartReading(
+        part=part,
+        frames=frames,
+        fps=float(fps),
+        joints=joints,
+        poses=poses,
+        trans=trans,
+        face=face,
+        face_names=tuple(name for name, _fc in face_curves),
+    )

@@ -1,0 +1,231 @@
+"""Create Character: the add-on's copy of the skeleton, the bone layout, the preview body, and the
+armature as real headless Blender (5.0.1 and 4.2 LTS) builds it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from blender_harness import bpy_python, run_in_blender
+from export_addon_skeleton import REGENERATE_COMMAND, SKELETON_JSON, skeleton_json_text
+
+from blender_addon import skeleton_data
+from blender_addon.preview_body import EYE_RADIUS, arkit_shape_rules, body_geometry, eye_geometry
+from blender_addon.rig import bone_layout
+from core import skeleton
+from core.face_spaces import ARKIT52
+
+SMPLX_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+
+# ------------------------------------------------------------------------------- plain numpy
+
+
+def test_addon_skeleton_file_is_what_core_skeleton_defines():
+    assert SKELETON_JSON.read_text() == skeleton_json_text(), (
+        f"{SKELETON_JSON} has drifted from core/skeleton.py; regenerate it with "
+        f"`{REGENERATE_COMMAND}`")
+    assert skeleton_data.JOINT_NAMES == skeleton.JOINT_NAMES
+    assert skeleton_data.PARENTS == skeleton.PARENTS
+    assert skeleton_data.PART_JOINTS == skeleton.PART_JOINTS
+    assert skeleton_data.PARTS == skeleton.PARTS
+    np.testing.assert_array_equal(skeleton_data.default_rest_offsets(),
+                                  skeleton.default_rest_offsets())
+    np.testing.assert_array_equal(skeleton_data.default_rest_positions(),
+                                  skeleton.default_rest_positions())
+    assert skeleton_data.FINGERTIP_LENGTH == skeleton.FINGERTIP_LENGTH
+    assert skeleton_data.HEAD_TOP_ABOVE_HEAD_JOINT == skeleton.HEAD_TOP_ABOVE_HEAD_JOINT
+
+
+def test_skeleton_file_carries_its_regeneration_command():
+    payload = json.loads(SKELETON_JSON.read_text())
+    assert payload["regenerate_with"] == REGENERATE_COMMAND
+
+
+def test_addon_forward_kinematics_equals_core():
+    rng = np.random.default_rng(0)
+    poses = rng.normal(scale=0.8, size=(20, 55, 3))
+    trans = rng.normal(size=(20, 3))
+    positions, world = skeleton_data.forward_kinematics(poses, trans)
+    core_positions, core_world = skeleton.forward_kinematics_with_rotations(poses, trans)
+    np.testing.assert_allclose(positions, core_positions, atol=1e-12)
+    np.testing.assert_allclose(world, core_world, atol=1e-12)
+
+
+def test_bone_layout_puts_heads_on_joints_and_tails_on_children():
+    specs = bone_layout()
+    assert [spec.name for spec in specs] == list(skeleton.JOINT_NAMES)
+    rest = skeleton.default_rest_positions() @ SMPLX_TO_BLENDER.T
+    for joint, spec in enumerate(specs):
+        parent = skeleton.PARENTS[joint]
+        assert spec.parent == (None if parent < 0 else skeleton.JOINT_NAMES[parent])
+        np.testing.assert_allclose(spec.head, rest[joint], atol=1e-12)
+        assert np.linalg.norm(spec.tail - spec.head) > 0.005
+    by_name = {spec.name: spec for spec in specs}
+    np.testing.assert_allclose(by_name["left_knee"].tail, rest[skeleton.JOINT_INDEX["left_ankle"]])
+    np.testing.assert_allclose(by_name["left_wrist"].tail,
+                               rest[skeleton.JOINT_INDEX["left_middle1"]])
+    # Blender Z up: the skull top is the stature, the eyes look along -Y.
+    assert by_name["head"].tail[2] == pytest.approx(
+        rest[skeleton.JOINT_INDEX["head"], 2] + skeleton.HEAD_TOP_ABOVE_HEAD_JOINT)
+    eye = by_name["left_eye"]
+    assert (eye.tail - eye.head)[1] < 0 and eye.head[0] > 0  # forward, on the character's left
+    assert by_name["left_knee"].connected and not by_name["left_hip"].connected
+
+
+def test_preview_body_has_every_arkit_shape_and_each_one_moves_the_face():
+    geometry = body_geometry()
+    assert set(geometry.shape_keys) == set(ARKIT52)
+    assert set(arkit_shape_rules()) == set(ARKIT52)
+    for name, positions in geometry.shape_keys.items():
+        moved = np.linalg.norm(positions - geometry.vertices, axis=1)
+        assert moved.max() > 0.0015, f"{name} barely moves"
+        # Only face vertices move: all of them within 15 cm of the head joint.
+        head = skeleton.default_rest_positions()[skeleton.JOINT_INDEX["head"]] @ SMPLX_TO_BLENDER.T
+        assert np.all(np.linalg.norm(geometry.vertices[moved > 0] - head, axis=1) < 0.15), name
+    # A left shape is the mirror image of its right one.
+    mirror = np.array([-1.0, 1.0, 1.0])
+    left = geometry.shape_keys["mouthSmileLeft"] - geometry.vertices
+    right = geometry.shape_keys["mouthSmileRight"] - geometry.vertices
+    np.testing.assert_allclose(np.sort((left * mirror).ravel()), np.sort(right.ravel()),
+                               atol=1e-12)
+    assert left[:, 0].max() > 0 and right[:, 0].min() < 0
+
+
+def test_preview_body_is_skinned_to_real_bones_and_stands_on_the_floor():
+    geometry = body_geometry()
+    assert geometry.vertices.shape[0] == len(geometry.vertex_joints)
+    assert geometry.vertex_joints.min() >= 0 and geometry.vertex_joints.max() < 55
+    used = {skeleton.JOINT_NAMES[j] for j in np.unique(geometry.vertex_joints)}
+    assert {"jaw", "head", "pelvis", "left_index3", "right_foot"} <= used
+    assert "left_eye" not in used  # the eyes are separate objects
+    assert -0.01 < geometry.vertices[:, 2].min() < 0.02
+    assert geometry.vertices[:, 2].max() == pytest.approx(
+        skeleton.default_rest_positions()[skeleton.JOINT_INDEX["head"], 1]
+        + skeleton.HEAD_TOP_ABOVE_HEAD_JOINT)
+    eye = eye_geometry("left")
+    assert np.linalg.norm(eye.vertices, axis=1).max() == pytest.approx(EYE_RADIUS)
+    assert eye.face_materials.max() == 3  # the pupil
+
+
+# ------------------------------------------------------------------------------- in Blender
+
+BLENDER_SCRIPT = r"""
+from blender_addon.rig import create_character
+
+scene = bpy.context.scene
+cube = bpy.data.objects.new("Existing", None)
+scene.collection.objects.link(cube)
+bpy.context.view_layer.objects.active = cube
+arm = create_character()
+second = create_character(with_body=False)
+bones = arm.data.bones
+emit(
+    version=bpy.app.version_string,
+    names=[b.name for b in bones],
+    parents={b.name: b.parent.name if b.parent else None for b in bones},
+    rotation_modes=sorted({pb.rotation_mode for pb in arm.pose.bones}),
+    active=bpy.context.view_layer.objects.active.name,
+    second_bones=len(second.data.bones),
+    second_name=second.name,
+    mode=bpy.context.mode,
+)
+save(heads=np.array([list(b.head_local) for b in bones]),
+     tails=np.array([list(b.tail_local) for b in bones]),
+     matrices=np.array([np.array(b.matrix_local) for b in bones]))
+children = {c.name: c for c in arm.children}
+body = children[arm.name + " body"]
+modifier = body.modifiers["Armature"]
+emit(
+    children=sorted(children),
+    body_vertices=len(body.data.vertices),
+    shape_keys=[k.name for k in body.data.shape_keys.key_blocks],
+    groups=sorted(g.name for g in body.vertex_groups),
+    modifier=(modifier.type, modifier.object.name),
+    materials=[m.name for m in body.data.materials],
+    eyes={c.name: (c.parent_type, c.parent_bone) for c in arm.children if c.parent_type == "BONE"},
+)
+# Turn the head: the skull and the eyes turn with it, the pelvis stays.
+eye = children[arm.name + " left eye"]
+before_eye = np.array(eye.matrix_world.translation)
+key = body.data.shape_keys.key_blocks["jawOpen"]
+depsgraph = bpy.context.evaluated_depsgraph_get()
+def evaluated_vertices():
+    mesh = body.evaluated_get(depsgraph).to_mesh()
+    co = np.empty(3 * len(mesh.vertices))
+    mesh.vertices.foreach_get("co", co)
+    body.evaluated_get(depsgraph).to_mesh_clear()
+    return co.reshape(-1, 3)
+rest_vertices = evaluated_vertices()
+arm.pose.bones["head"].rotation_quaternion = (0.9238795, 0.0, 0.0, 0.3826834)
+key.value = 1.0
+bpy.context.view_layer.update()
+posed_vertices = evaluated_vertices()
+save(before_eye=before_eye, after_eye=np.array(eye.matrix_world.translation),
+     rest_vertices=rest_vertices, posed_vertices=posed_vertices)
+"""
+
+
+@pytest.fixture(scope="module", params=["5.0", "4.2"])
+def created(request, tmp_path_factory):
+    python = bpy_python(request.param)
+    if python is None:
+        pytest.skip("bpy 4.2 venv .venv-bpy42 is missing: `python build.py test` creates it "
+                    "(or pip install -r requirements-bpy42.txt into .venv-bpy42)")
+    run = run_in_blender(BLENDER_SCRIPT, tmp_path_factory.mktemp(f"rig{request.param}"),
+                         python=python)
+    assert run.values["version"].startswith(request.param)
+    return run
+
+
+def test_character_has_the_55_smplx_bones_on_the_rest_joints(created):
+    names = created.values["names"]
+    assert sorted(names) == sorted(skeleton.JOINT_NAMES) and len(names) == 55
+    for name, parent in created.values["parents"].items():
+        index = skeleton.PARENTS[skeleton.JOINT_INDEX[name]]
+        assert parent == (None if index < 0 else skeleton.JOINT_NAMES[index])
+    order = [skeleton.JOINT_INDEX[name] for name in names]
+    rest = skeleton.default_rest_positions() @ SMPLX_TO_BLENDER.T
+    np.testing.assert_allclose(created.arrays["heads"], rest[order], atol=1e-6)
+    specs = {spec.name: spec for spec in bone_layout()}
+    np.testing.assert_allclose(created.arrays["tails"],
+                               [specs[name].tail for name in names], atol=1e-6)
+    assert created.values["rotation_modes"] == ["QUATERNION"]
+    assert created.values["second_bones"] == 55 and created.values["second_name"] != "BL Character"
+    # Building in edit mode hands the scene back as it was.
+    assert created.values["active"] == "Existing" and created.values["mode"] == "OBJECT"
+
+
+def test_bone_rolls_point_z_forward_where_the_bone_allows(created):
+    names = created.values["names"]
+    matrices = created.arrays["matrices"]
+    for name in ("spine2", "neck", "left_knee", "left_elbow"):
+        z_axis = matrices[names.index(name)][:3, 2]
+        assert z_axis @ np.array([0.0, -1.0, 0.0]) > 0.9, name
+    z_axis = matrices[names.index("left_eye")][:3, 2]
+    assert z_axis @ np.array([0.0, 0.0, 1.0]) > 0.9
+
+
+def test_preview_body_is_skinned_with_shape_keys_and_bone_parented_eyes(created):
+    values = created.values
+    assert values["children"] == sorted(
+        ["BL Character body", "BL Character left eye", "BL Character right eye"])
+    assert values["shape_keys"][0] == "Basis" and set(values["shape_keys"][1:]) == set(ARKIT52)
+    assert set(values["groups"]) <= set(skeleton.JOINT_NAMES) and "jaw" in values["groups"]
+    assert values["modifier"] == ["ARMATURE", "BL Character"]
+    assert values["materials"] == ["BL skin", "BL lips", "BL eye white", "BL pupil"]
+    assert values["eyes"] == {"BL Character left eye": ["BONE", "left_eye"],
+                              "BL Character right eye": ["BONE", "right_eye"]}
+    left_eye = skeleton.default_rest_positions()[skeleton.JOINT_INDEX["left_eye"]]
+    np.testing.assert_allclose(created.arrays["before_eye"], left_eye @ SMPLX_TO_BLENDER.T,
+                               atol=1e-6)
+
+
+def test_posing_the_head_moves_skull_and_eyes_and_jaw_open_moves_the_jaw(created):
+    arrays = created.arrays
+    assert np.linalg.norm(arrays["after_eye"] - arrays["before_eye"]) > 0.02
+    moved = np.linalg.norm(arrays["posed_vertices"] - arrays["rest_vertices"], axis=1)
+    lowest = arrays["rest_vertices"][:, 2] < 0.3  # feet and shins stay put
+    assert moved[lowest].max() < 1e-6
+    assert moved.max() > 0.05
