@@ -1,0 +1,145 @@
+"""One corpus clip from a seed: sentences spoken by a voice, performed with an emotion and maybe an
+action, checked for plausibility. Clips are independent so they can be made in any process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from core.corpus.script import Phoneme, Sentence, Utterance, Word
+from core.corpus.style import EMOTIONS, STYLES
+from core.errors import BodyLanguageError
+from core.motion import Motion
+
+FPS = 30.0
+CORPUS_SAMPLE_RATE = 16000
+# Share of clips per split; val and test use held-out voices, templates and action phrasings.
+SPLIT_SHARES = (("train", 0.86), ("val", 0.04), ("test", 0.10))
+# What a clip contains: speech only, speech while doing an action, or an action in silence.
+CONTENT_SHARES = (("speech", 0.6), ("speech+action", 0.2), ("action", 0.2))
+
+
+@dataclass
+class Clip:
+    id: str
+    split: str
+    emotion: str
+    voice: str
+    action: str | None
+    description: str | None
+    transcript: str
+    motion: Motion
+    audio: np.ndarray  # float32 mono at CORPUS_SAMPLE_RATE
+    words: list[Word]
+    phonemes: list[Phoneme]
+
+    @property
+    def duration(self) -> float:
+        return self.motion.duration
+
+
+def _pick(rng: np.random.Generator, shares: tuple[tuple[str, float], ...]) -> str:
+    names = [name for name, _ in shares]
+    return names[int(rng.choice(len(names), p=[share for _, share in shares]))]
+
+
+def join_utterances(parts: list[Utterance], gaps: list[float], tail: float) -> Utterance:
+    """Several utterances of one voice back to back, `gaps[i]` seconds of silence after part i
+    and `tail` seconds after the last; timings shift with the audio."""
+    if not parts:
+        raise BodyLanguageError("cannot join zero utterances")
+    rate = parts[0].sample_rate
+    audio, words, phonemes, offset = [], [], [], 0.0
+    for part, gap in zip(parts, [*gaps, tail], strict=True):
+        if part.sample_rate != rate:
+            raise BodyLanguageError("utterances to join differ in sample rate")
+        words += [Word(w.text, w.start + offset, w.end + offset, w.emphasis, w.gesture)
+                  for w in part.words]
+        phonemes += [Phoneme(p.symbol, p.start + offset, p.end + offset) for p in part.phonemes]
+        silence = np.zeros(int(round(gap * rate)), np.float32)
+        audio += [part.audio, silence]
+        offset += (len(part.audio) + len(silence)) / rate
+    last = parts[-1].sentence
+    sentence = Sentence(
+        text=" ".join(p.sentence.text for p in parts),
+        words=tuple(w for p in parts for w in p.sentence.words),
+        emphasis=tuple(e for p in parts for e in p.sentence.emphasis),
+        gestures=tuple(g for p in parts for g in p.sentence.gestures),
+        # The face raises the brows at the end of a question: the last sentence decides.
+        kind=last.kind,
+        template="+".join(p.sentence.template for p in parts),
+    )
+    return Utterance(sentence, parts[0].voice, np.concatenate(audio), rate, words, phonemes)
+
+
+def make_clip(seed: int, index: int, check: bool = True) -> Clip:
+    """Clip `index` of the corpus built with `seed`; the same pair always gives the same clip.
+
+    With `check`, an implausible performance (a joint past its limit, a sliding foot ...) is an
+    error rather than training data.
+    """
+    from core.corpus import actions, augment, performer, sentences, speech, voices
+    from core.corpus.plausibility import check_motion
+
+    rng = np.random.default_rng([seed, index])
+    split = _pick(rng, SPLIT_SHARES)
+    text_split = "train" if split == "train" else "heldout"
+    emotion = EMOTIONS[int(rng.integers(len(EMOTIONS)))]
+    content = _pick(rng, CONTENT_SHARES)
+    voice = voices.sample_voice(rng, emotion, split)
+
+    utterance = None
+    if content != "action":
+        spoken = [
+            speech.speak(sentences.sample_sentence(rng, text_split), voice,
+                         lead_in=float(rng.uniform(0.2, 0.8)) if i == 0 else 0.0)
+            for i in range(int(rng.integers(1, 4)))
+        ]
+        gaps = [float(rng.uniform(0.25, 0.9)) for _ in spoken[1:]]
+        utterance = join_utterances(spoken, gaps, tail=float(rng.uniform(0.3, 1.0)))
+
+    action = description = None
+    if content != "speech":
+        name = actions.action_names()[int(rng.integers(len(actions.action_names())))]
+        action = actions.ACTIONS[name]
+        description = actions.describe(rng, name, text_split)
+
+    if utterance is not None:
+        duration = utterance.duration
+    else:
+        duration = action.duration / STYLES[emotion].tempo + float(rng.uniform(0.8, 2.0))
+    motion = performer.perform(utterance, STYLES[emotion], rng, fps=FPS, duration=duration,
+                               action=action)
+    # The performer's notes (gesture plan, planted feet) explain a clip but are not part of the
+    # dataset: models derive contacts from the motion itself, as they must for BEAT2.
+    motion = replace(motion, extras={})
+
+    clip_id = f"{split}_{index:06d}"
+    problems = check_motion(motion) if check else []
+    if problems:
+        listed = "; ".join(str(p) for p in problems[:5])
+        raise BodyLanguageError(f"corpus clip {clip_id} (seed {seed}) is implausible: {listed}")
+
+    frames = motion.num_frames
+    samples = int(round(frames / FPS * CORPUS_SAMPLE_RATE))
+    if utterance is None:
+        # A silent clip still has a room: low noise so the audio tokenizer sees real silence.
+        audio = rng.normal(0, 10 ** (-70 / 20), samples).astype(np.float32)
+    else:
+        audio = augment.resample_to(utterance.audio, utterance.sample_rate, CORPUS_SAMPLE_RATE)
+        audio = augment.augment(audio, CORPUS_SAMPLE_RATE, augment.sample_augmentation(rng))
+    audio = np.pad(audio, (0, max(0, samples - len(audio))))[:samples].astype(np.float32)
+    return Clip(
+        id=clip_id,
+        split=split,
+        emotion=emotion,
+        voice=voice.espeak_name if utterance is not None else "",
+        action=action.name if action is not None else None,
+        description=description,
+        transcript=utterance.sentence.text if utterance is not None else "",
+        motion=motion,
+        audio=audio,
+        words=utterance.words if utterance is not None else [],
+        phonemes=utterance.phonemes if utterance is not None else [],
+    )
