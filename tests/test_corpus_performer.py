@@ -307,3 +307,20 @@ def test_action_is_applied_last_and_speech_drives_the_rest():
     hands = list(range(25, 55))
     assert np.array_equal(acted.poses[:, hands], plain.poses[:, hands])
     assert np.array_equal(acted.trans, plain.trans)
+
+
+def test_rotation_speed_limit_slows_only_fast_steps():
+    from core.corpus.performer import limit_rotation_speed
+    from core.rotations import axis_angle_to_quaternion
+
+    # Joint 0 snaps 60 degrees in one frame; joint 1 turns a gentle 5 degrees per frame.
+    rotations = np.zeros((12, 2, 3))
+    rotations[3:, 0, 2] = np.radians(60)
+    rotations[:, 1, 0] = np.radians(5) * np.arange(12)
+    limited = limit_rotation_speed(rotations, 22.0)
+    quats = axis_angle_to_quaternion(limited)
+    steps = np.degrees(2 * np.arccos(np.clip(np.abs((quats[1:] * quats[:-1]).sum(-1)), 0, 1)))
+    assert steps.max() <= 22.0 + 1e-6
+    np.testing.assert_allclose(limited[:, 1], rotations[:, 1], atol=1e-9)
+    np.testing.assert_allclose(limited[-1, 0], rotations[-1, 0], atol=1e-9)  # catches up
+    assert np.degrees(limited[3, 0, 2]) == pytest.approx(22.0, abs=1e-6)

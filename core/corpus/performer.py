@@ -19,6 +19,7 @@ from core.corpus.style import Style
 from core.corpus.upper import animate_upper, child_rngs
 from core.errors import BodyLanguageError
 from core.motion import Motion
+from core.rotations import axis_angle_to_quaternion, quaternion_slerp, quaternion_to_axis_angle
 from core.skeleton import JOINT_INDEX, PART_JOINTS
 
 
@@ -49,6 +50,29 @@ def _frame_count(utterance: Utterance | None, duration: float | None, fps: float
     return frames
 
 
+# Degrees per frame at 30 fps: under the plausibility bound (25), so the rare fast stroke of an
+# angry speaker is slowed into a real arm's reach instead of failing the clip.
+ARM_SPEED_LIMIT = 22.0
+
+
+def limit_rotation_speed(rotations: np.ndarray, max_degrees: float) -> np.ndarray:
+    """(T, J, 3) axis-angle rotations where no joint turns more than `max_degrees` between frames:
+    a faster step is slerped short and the joint catches up over the following frames."""
+    quats = axis_angle_to_quaternion(rotations.astype(np.float64))
+    limit = np.radians(max_degrees)
+    out = quats.copy()
+    for t in range(1, len(quats)):
+        previous, target = out[t - 1], quats[t]
+        dot = np.abs(np.sum(previous * target, axis=-1))
+        angle = 2 * np.arccos(np.clip(dot, 0.0, 1.0))
+        fast = angle > limit
+        if fast.any():
+            fraction = np.ones_like(angle)
+            fraction[fast] = limit / angle[fast]
+            out[t] = quaternion_slerp(previous, target, fraction[:, None])
+    return quaternion_to_axis_angle(out).astype(rotations.dtype)
+
+
 def perform(
     utterance: Utterance | None,
     style: Style,
@@ -73,7 +97,10 @@ def perform(
     )
 
     poses = np.zeros_like(upper.poses)
-    for part, source in (("upper", upper.poses), ("lower", lower.poses)):
+    arms = list(PART_JOINTS["upper"])
+    upper_poses = upper.poses.copy()
+    upper_poses[:, arms] = limit_rotation_speed(upper.poses[:, arms], ARM_SPEED_LIMIT * 30.0 / fps)
+    for part, source in (("upper", upper_poses), ("lower", lower.poses)):
         joints = list(PART_JOINTS[part])
         poses[:, joints] = source[:, joints]
     poses[:, list(PART_JOINTS["hands"])] = fingers
