@@ -137,3 +137,25 @@ def test_preview_png(corpus, tmp_path):
     image = imread(out)
     assert image.shape[0] > 400 and image.shape[1] > 800
     assert image[..., :3].std() > 0.05, "the sheet has drawn content"
+
+
+def test_an_implausible_performance_is_performed_again(monkeypatch):
+    import core.corpus.plausibility as plausibility
+    from core.corpus.builder import make_clip
+    from core.errors import BodyLanguageError
+
+    real = plausibility.check_motion
+    calls = []
+
+    def fails_first(motion):
+        calls.append(motion)
+        return ["made up problem"] if len(calls) == 1 else real(motion)
+
+    monkeypatch.setattr(plausibility, "check_motion", fails_first)
+    clip = make_clip(5, 0)
+    assert clip.redrawn == 1 and len(calls) == 2
+    assert not np.array_equal(calls[0].poses, clip.motion.poses)
+
+    monkeypatch.setattr(plausibility, "check_motion", lambda motion: ["always wrong"])
+    with pytest.raises(BodyLanguageError, match="stayed implausible .* always wrong"):
+        make_clip(5, 0)

@@ -66,7 +66,7 @@ def build_corpus(
     marker.write_text(f"seed={seed} hours={hours}\n")
 
     target = hours * 3600.0
-    total, rows, splits = 0.0, [], Counter()
+    total, rows, splits, redrawn = 0.0, [], Counter(), 0
     started = time.perf_counter()
     bar = None
     if progress:
@@ -80,6 +80,7 @@ def build_corpus(
             write_clip(out, clip)
             rows.append(table_row(clip))
             splits[clip.split] += 1
+            redrawn += clip.redrawn > 0
             total += clip.duration
             if bar is not None:
                 bar.update(min(round(total), round(target)) - bar.n)
@@ -94,5 +95,6 @@ def build_corpus(
     per_split = ", ".join(f"{name} {count}" for name, count in sorted(splits.items()))
     return (
         f"{len(rows)} clips, {total / 3600:.2f} h of audio ({per_split}) in {elapsed:.1f} s "
-        f"({total / max(elapsed, 1e-9):.0f}x real time) -> {out}"
+        f"({total / max(elapsed, 1e-9):.0f}x real time); {redrawn} clips performed again after "
+        f"failing a plausibility check -> {out}"
     )

@@ -18,6 +18,7 @@ CORPUS_SAMPLE_RATE = 16000
 SPLIT_SHARES = (("train", 0.86), ("val", 0.04), ("test", 0.10))
 # What a clip contains: speech only, speech while doing an action, or an action in silence.
 CONTENT_SHARES = (("speech", 0.6), ("speech+action", 0.2), ("action", 0.2))
+PERFORMANCE_ATTEMPTS = 4
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Clip:
     audio: np.ndarray  # float32 mono at CORPUS_SAMPLE_RATE
     words: list[Word]
     phonemes: list[Phoneme]
+    redrawn: int = 0  # performances rejected by the plausibility checks before this one
 
     @property
     def duration(self) -> float:
@@ -76,8 +78,8 @@ def join_utterances(parts: list[Utterance], gaps: list[float], tail: float) -> U
 def make_clip(seed: int, index: int, check: bool = True) -> Clip:
     """Clip `index` of the corpus built with `seed`; the same pair always gives the same clip.
 
-    With `check`, an implausible performance (a joint past its limit, a sliding foot ...) is an
-    error rather than training data.
+    With `check`, an implausible performance (a joint past its limit, a sliding foot ...) never
+    becomes training data: it is performed again, and a clip that stays implausible is an error.
     """
     from core.corpus import actions, augment, performer, sentences, speech, voices
     from core.corpus.plausibility import check_motion
@@ -109,17 +111,27 @@ def make_clip(seed: int, index: int, check: bool = True) -> Clip:
         duration = utterance.duration
     else:
         duration = action.duration / STYLES[emotion].tempo + float(rng.uniform(0.8, 2.0))
-    motion = performer.perform(utterance, STYLES[emotion], rng, fps=FPS, duration=duration,
-                               action=action)
+    clip_id = f"{split}_{index:06d}"
+    motion, redrawn = None, 0
+    for attempt in range(PERFORMANCE_ATTEMPTS):
+        # A rare performance breaks a plausibility bound (a fingertip grazing the chest): it is
+        # performed again from its own seed, the words, voice and emotion stay.
+        performance_rng = rng if attempt == 0 else np.random.default_rng([seed, index, attempt])
+        candidate = performer.perform(utterance, STYLES[emotion], performance_rng, fps=FPS,
+                                      duration=duration, action=action)
+        problems = check_motion(candidate) if check else []
+        if not problems:
+            motion, redrawn = candidate, attempt
+            break
+    if motion is None:
+        listed = "; ".join(str(p) for p in problems[:5])
+        raise BodyLanguageError(
+            f"corpus clip {clip_id} (seed {seed}) stayed implausible after "
+            f"{PERFORMANCE_ATTEMPTS} performances: {listed}"
+        )
     # The performer's notes (gesture plan, planted feet) explain a clip but are not part of the
     # dataset: models derive contacts from the motion itself, as they must for BEAT2.
     motion = replace(motion, extras={})
-
-    clip_id = f"{split}_{index:06d}"
-    problems = check_motion(motion) if check else []
-    if problems:
-        listed = "; ".join(str(p) for p in problems[:5])
-        raise BodyLanguageError(f"corpus clip {clip_id} (seed {seed}) is implausible: {listed}")
 
     frames = motion.num_frames
     samples = int(round(frames / FPS * CORPUS_SAMPLE_RATE))
@@ -142,4 +154,5 @@ def make_clip(seed: int, index: int, check: bool = True) -> Clip:
         audio=audio,
         words=utterance.words if utterance is not None else [],
         phonemes=utterance.phonemes if utterance is not None else [],
+        redrawn=redrawn,
     )
