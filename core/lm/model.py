@@ -1,0 +1,624 @@
+"""The motion language model: a BERT encoder over the unified vocabulary, a BERT decoder that writes
+either motion (one position per time step, four part heads) or tokens (a head tied to the encoder's
+embedding table).
+
+Batch format (what `forward` reads; core/lm/tasks.py builds it). Every tensor is int64 unless said,
+B rows, S encoder positions, N decoder motion steps, M decoder tokens, V = vocabulary size:
+
+  encoder side (also what `encode` and core/lm/generate.py take as `encoder_inputs`)
+    "input_ids"        (B, S)  unified-vocabulary ids; MOTION_STEP (-1) at motion-step
+                       positions; padding positions may hold anything (they are masked out)
+    "attention_mask"   (B, S)  optional, bool or 0/1: 1 at real positions, 0 at padding
+    "motion_codes"     (B, S, 4)  needed when input_ids has MOTION_STEP: at those positions the
+                       code of each part in PARTS order (face, hands, upper, lower), or -1 where
+                       that part is not given (it then adds its `<part_mask>` embedding); values
+                       at other positions are ignored
+  decoder side, motion rows
+    "motion_targets"   (B, N, 4)  the window's codes per step and part, -100 where there is none
+                       (steps past a short window's end, parts the data lacks)
+    "motion_loss_mask" (B, N, 4)  bool, optional (default: motion_targets >= 0): which codes are
+                       trained. Codes present but not trained (kept parts of an edit) are still
+                       teacher-forced as decoder inputs, exactly as generation forces them.
+  decoder side, token rows
+    "token_targets"    (B, M)  unified ids to write, -100 to ignore; end with <eos> where the
+                       output has a free length (transcripts, captions)
+    "token_allowed"    (V,) or (B, V) bool, optional: the ids the softmax ranges over (e.g. only
+                       the eight emotions); use the same mask for `generate_tokens`
+A row is a motion row when its motion_loss_mask has a True entry and a token row when its
+token_targets have an id >= 0; each row must be exactly one. One batch may mix both kinds: the
+encoder runs once, the decoder once per kind. The loss is the mean over rows of each row's mean
+cross-entropy, so a one-token emotion row weighs as much as a 75-step motion row.
+
+Decoder, motion mode: input at step 0 is the `<motion>` embedding, at step t the sum of step t-1's
+four part-code embeddings (from the same table the encoder reads); one forward gives four heads
+(one linear layer, split per part), each over its part's codes only, so no other token can appear.
+Token mode: input `<bos>` then the previous token; logits = (transformed hidden) . (embedding rows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import safetensors
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.checkpoint import CheckpointFiles, load_checkpoint, read_header, save_checkpoint
+from core.errors import BodyLanguageError
+from core.lm.config import LMConfig
+from core.skeleton import PARTS
+from core.tokenizers.text import MINILM_DISTRIBUTION, minilm_dir
+
+CHECKPOINT_KIND = "lm"
+FORMAT_VERSION = 1
+MOTION_STEP = -1  # input_ids value at an encoder position that holds one motion time step
+IGNORE = -100  # target value that is not trained
+TEXT_ROWS_KEY = "encoder.embeddings.word_embeddings.text_weight"
+_MINILM_WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+
+Batch = Mapping[str, Any]
+
+
+class Memory(NamedTuple):
+    """The encoder's output as the decoder reads it."""
+
+    hidden: torch.Tensor  # (B, S, decoder_hidden)
+    mask: torch.Tensor | None  # (B, S) long, None when no position is padding
+
+
+@dataclass
+class LMOutput:
+    loss: torch.Tensor  # what to minimise (scalar)
+    motion_loss: torch.Tensor | None = None  # mean over motion rows
+    token_loss: torch.Tensor | None = None  # mean over token rows
+    part_losses: dict[str, torch.Tensor] = field(default_factory=dict)  # mean CE per trained part
+    motion_accuracy: float | None = None  # argmax == target over trained codes
+    token_accuracy: float | None = None
+
+
+class UnifiedEmbedding(nn.Module):
+    """The unified vocabulary's embedding table, kept as two blocks: MiniLM's word-piece rows (which
+    may be frozen and then are referenced rather than stored by the checkpoint) and every new row
+    (audio units, part codes, emotions, special and task tokens)."""
+
+    def __init__(self, text_size: int, extra_size: int, width: int, freeze_text: bool) -> None:
+        super().__init__()
+        self.text_size = text_size
+        self.text_weight = nn.Parameter(torch.zeros(text_size, width),
+                                        requires_grad=not freeze_text)
+        self.extra_weight = nn.Parameter(torch.zeros(extra_size, width))
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The whole (V, width) table (a concatenated copy)."""
+        return torch.cat([self.text_weight, self.extra_weight])
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        # Two lookups and a select instead of concatenating the 33k-row table on every call.
+        is_text = (ids < self.text_size).unsqueeze(-1)
+        text = F.embedding(ids.clamp(max=self.text_size - 1), self.text_weight)
+        extra = F.embedding((ids - self.text_size).clamp(min=0), self.extra_weight)
+        return torch.where(is_text, text, extra)
+
+    def logits(self, hidden: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
+        """hidden . row for every id in `ids` (1-D), or for the whole vocabulary when None."""
+        if ids is None:
+            return torch.cat([hidden @ self.text_weight.T, hidden @ self.extra_weight.T], dim=-1)
+        return hidden @ self(ids).T
+
+
+class MotionLanguageModel(nn.Module):
+    """Encoder-decoder over the unified vocabulary; see the module docstring for the batch format.
+
+    `pretrained=True` starts the encoder (and, for the default preset, the decoder) from the
+    installed all-MiniLM-L6-v2; `load` builds with `pretrained=False` and fills every weight from
+    the checkpoint (and MiniLM's word-piece rows from the package when the checkpoint references
+    them).
+    """
+
+    def __init__(self, config: LMConfig, pretrained: bool = True) -> None:
+        super().__init__()
+        from transformers import BertModel
+
+        self.config = config
+        self.vocab = config.vocab
+        vocab = self.vocab
+        minilm = config.encoder_init == "minilm" and pretrained
+        if minilm:
+            source = _load_minilm(config)
+            self.encoder = source
+        else:
+            self.encoder = BertModel(_bert_config(config, "encoder"), add_pooling_layer=False)
+        self.decoder = BertModel(_bert_config(config, "decoder"), add_pooling_layer=False)
+        if minilm and config.decoder_init == "minilm":
+            _warm_start_decoder(self.decoder, self.encoder, config)
+        # The decoder always receives embeddings; its own 1-row word table would be a dead weight.
+        self.decoder.embeddings.word_embeddings = None
+
+        table = UnifiedEmbedding(vocab.text_size, vocab.size - vocab.text_size,
+                                 config.encoder_hidden, config.freeze_text_embeddings)
+        with torch.no_grad():
+            if minilm:
+                table.text_weight.copy_(self.encoder.embeddings.word_embeddings.weight)
+            else:
+                table.text_weight.normal_(0.0, 0.02)
+            generator = torch.Generator().manual_seed(0)
+            noise = torch.randn(table.extra_weight.shape, generator=generator)
+            table.extra_weight.copy_(table.text_weight.mean(0) + config.new_token_init_std * noise)
+        self.encoder.set_input_embeddings(table)
+
+        width, hidden = config.encoder_hidden, config.decoder_hidden
+        self.memory_projection = nn.Linear(width, hidden) if width != hidden else nn.Identity()
+        self.input_projection = nn.Linear(width, hidden) if width != hidden else nn.Identity()
+        self.part_sizes = [vocab.part_codes[part] for part in PARTS]
+        # Four part heads as one linear layer whose outputs are split per part: one matmul per step.
+        self.motion_head = nn.Linear(hidden, sum(self.part_sizes))
+        self.token_transform = nn.Sequential(
+            nn.Linear(hidden, width), nn.GELU(), nn.LayerNorm(width, eps=1e-12)
+        )
+        self.token_bias = nn.Parameter(torch.zeros(vocab.size))
+        for module in (self.motion_head, self.token_transform[0]):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+            nn.init.zeros_(module.bias)
+        for module in (self.memory_projection, self.input_projection):
+            if isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, 0.0, 0.02)
+                nn.init.zeros_(module.bias)
+
+        self.register_buffer("part_starts", torch.tensor([vocab.range(p).start for p in PARTS]),
+                             persistent=False)
+        self.register_buffer("part_limits", torch.tensor(self.part_sizes), persistent=False)
+        self.register_buffer("part_mask_ids",
+                             torch.tensor([vocab.special(f"<{p}_mask>") for p in PARTS]),
+                             persistent=False)
+        self.motion_start_id = vocab.special("<motion>")
+        self.bos_id = vocab.special("<bos>")
+        self.eos_id = vocab.special("<eos>")
+        self.pad_id = vocab.special("<pad>")
+
+    # --- pieces the generator uses --------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        return self.motion_head.weight.device
+
+    @property
+    def embedding(self) -> UnifiedEmbedding:
+        return self.encoder.get_input_embeddings()
+
+    def encode(self, inputs: Batch) -> Memory:
+        """Run the encoder on `inputs` ("input_ids", optional "attention_mask", "motion_codes")."""
+        input_ids, mask, motion_codes = _encoder_tensors(inputs, self.vocab, self.device)
+        if input_ids.shape[1] > self.config.encoder_max_positions:
+            raise BodyLanguageError(
+                f"encoder input has {input_ids.shape[1]} positions, the model has "
+                f"{self.config.encoder_max_positions}; cut the input into windows"
+            )
+        is_step = input_ids == MOTION_STEP
+        # Padding may hold any value; look up <pad> there so the embedding never sees a bad id.
+        lookup = input_ids if mask is None else torch.where(mask.bool(), input_ids, self.pad_id)
+        embeds = self.embedding(torch.where(is_step, self.pad_id, lookup))
+        if motion_codes is not None:
+            steps = self.motion_step_embedding(motion_codes)
+            embeds = torch.where(is_step.unsqueeze(-1), steps, embeds)
+        hidden = self.encoder(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
+        if mask is not None and bool(mask.all()):
+            mask = None  # lets the decoder skip building a cross-attention mask at every step
+        return Memory(self.memory_projection(hidden), mask)
+
+    def motion_step_embedding(self, codes: torch.Tensor) -> torch.Tensor:
+        """(..., 4) part codes (or negative: not given) -> (..., width), the sum over parts."""
+        ids = torch.where(codes >= 0, codes + self.part_starts, self.part_mask_ids)
+        return self.embedding(ids).sum(dim=-2)
+
+    def start_embedding(self, batch: int, token_mode: bool = False) -> torch.Tensor:
+        """(batch, 1, width): the decoder's first input: `<bos>` for tokens, else `<motion>`."""
+        start = self.bos_id if token_mode else self.motion_start_id
+        ids = torch.full((batch, 1), start, dtype=torch.long, device=self.device)
+        return self.embedding(ids)
+
+    def new_cache(self) -> Any:
+        """An empty key/value cache for `decode` (self-attention grows; cross-attention keys are
+        computed at the first step and reused)."""
+        from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+
+        return EncoderDecoderCache(DynamicCache(), DynamicCache())
+
+    def decode(self, embeds: torch.Tensor, memory: Memory, cache: Any = None) -> torch.Tensor:
+        """Decoder hidden states (B, n, hidden) of input embeddings (B, n, width) that follow the
+        positions already in `cache` (all of them when `cache` is None)."""
+        output = self.decoder(
+            inputs_embeds=self.input_projection(embeds),
+            encoder_hidden_states=memory.hidden,
+            encoder_attention_mask=memory.mask,
+            past_key_values=cache,
+            use_cache=cache is not None,
+        )
+        return output.last_hidden_state
+
+    def motion_logits(self, hidden: torch.Tensor) -> list[torch.Tensor]:
+        """Per part (PARTS order), logits over that part's codes: [(..., codes_p)] * 4."""
+        return list(self.motion_head(hidden).split(self.part_sizes, dim=-1))
+
+    def token_logits(self, hidden: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits over the ids in `ids` (1-D), or the whole vocabulary when None."""
+        transformed = self.token_transform(hidden)
+        bias = self.token_bias if ids is None else self.token_bias[ids]
+        return self.embedding.logits(transformed, ids) + bias
+
+    def teacher_forced_motion_inputs(self, codes: torch.Tensor) -> torch.Tensor:
+        """Decoder inputs (B, N, width) for writing `codes` (B, N, 4): start, then steps 0..N-2."""
+        start = self.start_embedding(codes.shape[0])
+        return torch.cat([start, self.motion_step_embedding(codes[:, :-1])], dim=1)
+
+    def teacher_forced_token_inputs(self, targets: torch.Tensor) -> torch.Tensor:
+        start = self.start_embedding(targets.shape[0], token_mode=True)
+        previous = torch.where(targets[:, :-1] >= 0, targets[:, :-1], self.pad_id)
+        return torch.cat([start, self.embedding(previous)], dim=1)
+
+    # --- training -------------------------------------------------------------------------------
+
+    def forward(self, batch: Batch) -> LMOutput:
+        """The training loss of a batch (format in the module docstring)."""
+        memory = self.encode(batch)
+        rows = memory.hidden.shape[0]
+        motion = _motion_targets(batch, rows, self.part_sizes, self.device)
+        tokens = _token_targets(batch, rows, self.vocab.size, self.device)
+        motion_rows = motion[1].flatten(1).any(1) if motion else _no_rows(rows, self.device)
+        token_rows = (tokens[0] >= 0).any(1) if tokens else _no_rows(rows, self.device)
+        both, neither = motion_rows & token_rows, ~(motion_rows | token_rows)
+        if both.any() or neither.any():
+            row = int((both | neither).nonzero()[0])
+            what = "both motion and token targets" if both[row] else "no trained target"
+            raise BodyLanguageError(f"batch row {row} has {what}; each row needs exactly one kind")
+
+        row_losses = torch.zeros(rows, device=self.device)
+        output = LMOutput(loss=row_losses.sum())
+        if motion_rows.any():
+            losses, output.part_losses, output.motion_accuracy = self._motion_loss(
+                memory, motion_rows, *motion
+            )
+            row_losses = row_losses.index_put((motion_rows.nonzero()[:, 0],), losses)
+            output.motion_loss = losses.mean().detach()
+        if token_rows.any():
+            losses, output.token_accuracy = self._token_loss(memory, token_rows, *tokens)
+            row_losses = row_losses.index_put((token_rows.nonzero()[:, 0],), losses)
+            output.token_loss = losses.mean().detach()
+        # A zero-weight term on the heads a batch does not use gives every trainable weight a
+        # gradient, so DistributedDataParallel needs no find_unused_parameters.
+        unused = [] if motion_rows.any() else list(self.motion_head.parameters())
+        if not token_rows.any():
+            unused += [*self.token_transform.parameters(), self.token_bias]
+        untouched = sum((p.sum() * 0.0 for p in unused), row_losses.new_zeros(()))
+        output.loss = row_losses.mean() + untouched
+        return output
+
+    def check_decoder_length(self, length: int) -> None:
+        if length > self.config.decoder_max_positions:
+            raise BodyLanguageError(
+                f"{length} decoder positions asked for, the model has "
+                f"{self.config.decoder_max_positions} (one window is {self.config.steps_per_window}"
+                f" motion steps)"
+            )
+
+    def _motion_loss(
+        self, memory: Memory, rows: torch.Tensor, targets: torch.Tensor, loss_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], float]:
+        targets, loss_mask = targets[rows], loss_mask[rows]
+        self.check_decoder_length(targets.shape[1])
+        hidden = self.decode(self.teacher_forced_motion_inputs(targets), _rows_of(memory, rows))
+        part_losses, total, correct = {}, torch.zeros_like(targets, dtype=torch.float32), 0
+        for index, (part, logits) in enumerate(zip(PARTS, self.motion_logits(hidden), strict=True)):
+            target = torch.where(loss_mask[..., index], targets[..., index], IGNORE)
+            losses = F.cross_entropy(logits.flatten(0, 1).float(), target.flatten(),
+                                     ignore_index=IGNORE, reduction="none").view_as(target)
+            total[..., index] = losses
+            trained = loss_mask[..., index]
+            if trained.any():
+                part_losses[part] = (losses.sum() / trained.sum()).detach()
+                correct += int((logits.argmax(-1) == target)[trained].sum())
+        counts = loss_mask.flatten(1).sum(1)
+        accuracy = correct / max(int(counts.sum()), 1)
+        return total.flatten(1).sum(1) / counts.clamp(min=1), part_losses, accuracy
+
+    def _token_loss(
+        self, memory: Memory, rows: torch.Tensor, targets: torch.Tensor,
+        allowed: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, float]:
+        targets = targets[rows]
+        self.check_decoder_length(targets.shape[1])
+        hidden = self.decode(self.teacher_forced_token_inputs(targets), _rows_of(memory, rows))
+        logits = self.token_logits(hidden).float()
+        if allowed is not None:
+            allowed = allowed[rows] if allowed.dim() == 2 else allowed.expand(len(targets), -1)
+            trained = targets >= 0
+            if not allowed.gather(1, targets.clamp(min=0))[trained].all():
+                raise BodyLanguageError("a token target is outside its row's token_allowed mask")
+            logits = logits.masked_fill(~allowed.unsqueeze(1), float("-inf"))
+        losses = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE,
+                                 reduction="none").view_as(targets)
+        trained = targets >= 0
+        accuracy = float((logits.argmax(-1) == targets)[trained].float().mean())
+        return losses.sum(1) / trained.sum(1).clamp(min=1), accuracy
+
+    # --- storage --------------------------------------------------------------------------------
+
+    def save(
+        self, path: str | os.PathLike, dtype: torch.dtype = torch.float16,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> CheckpointFiles:
+        """Write a checkpoint (kind "lm", format 1), floating weights as `dtype`. Frozen MiniLM
+        word-piece rows are referenced by package name and SHA-256, not stored."""
+        state = self.state_dict()
+        extra = dict(metadata or {})
+        if self.config.freeze_text_embeddings:
+            rows = state.pop(TEXT_ROWS_KEY)
+            extra["text_embeddings"] = {"source": MINILM_DISTRIBUTION, "sha256": _sha256(rows)}
+        tensors = {name: t.to(dtype) if t.is_floating_point() else t for name, t in state.items()}
+        return save_checkpoint(path, CHECKPOINT_KIND, self.config.to_dict(), tensors,
+                               FORMAT_VERSION, extra)
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike, device: str | torch.device = "cpu"
+    ) -> MotionLanguageModel:
+        """The model of a checkpoint written by `save`, in float32, in eval mode, on `device`."""
+        stored, tensors = load_checkpoint(path, CHECKPOINT_KIND, FORMAT_VERSION)
+        config = LMConfig.from_dict(stored)
+        with _skipped_initialisation():  # every weight is overwritten below
+            model = cls(config, pretrained=False)
+        state = {name: t.float() if t.is_floating_point() else t for name, t in tensors.items()}
+        if config.freeze_text_embeddings:
+            reference = read_header(path).metadata.get("text_embeddings", {})
+            rows = _minilm_word_embeddings()
+            if _sha256(rows) != reference.get("sha256"):
+                raise BodyLanguageError(
+                    f"the model was trained with other word embeddings than the installed "
+                    f"{MINILM_DISTRIBUTION} holds (reinstall the version it was trained with)",
+                    path,
+                )
+            state[TEXT_ROWS_KEY] = rows
+        expected = set(model.state_dict())
+        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+        if missing or unexpected:
+            raise BodyLanguageError(
+                f"checkpoint does not fit the model: missing {missing[:5]}, unexpected "
+                f"{unexpected[:5]}", path
+            )
+        model.load_state_dict(state)
+        return model.to(device).eval()
+
+
+# --- construction helpers -------------------------------------------------------------------
+
+
+def _bert_config(config: LMConfig, side: str) -> Any:
+    from transformers import BertConfig
+
+    decoder = side == "decoder"
+    return BertConfig(
+        vocab_size=1,  # the unified table replaces the encoder's; the decoder takes embeddings
+        hidden_size=getattr(config, f"{side}_hidden"),
+        num_hidden_layers=getattr(config, f"{side}_layers"),
+        num_attention_heads=getattr(config, f"{side}_heads"),
+        intermediate_size=getattr(config, f"{side}_intermediate"),
+        max_position_embeddings=getattr(config, f"{side}_max_positions"),
+        type_vocab_size=1 if decoder else 2,
+        hidden_dropout_prob=config.dropout,
+        attention_probs_dropout_prob=config.dropout,
+        layer_norm_eps=1e-12,
+        pad_token_id=0,
+        is_decoder=decoder,
+        add_cross_attention=decoder,
+        attn_implementation="sdpa",
+    )
+
+
+def _skipped_initialisation() -> contextlib.AbstractContextManager:
+    try:
+        from transformers.modeling_utils import no_init_weights
+    except ImportError:  # moved in some transformers version: initialising is only slower
+        return contextlib.nullcontext()
+    return no_init_weights()
+
+
+def _load_minilm(config: LMConfig) -> nn.Module:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from transformers import BertModel
+    from transformers.utils import logging as hf_logging
+
+    folder = minilm_dir()
+    # The unused pooler weights make transformers print a long, expected warning.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        model = BertModel.from_pretrained(
+            str(folder), local_files_only=True, add_pooling_layer=False,
+            attn_implementation="sdpa", hidden_dropout_prob=config.dropout,
+            attention_probs_dropout_prob=config.dropout,
+        )
+    except (OSError, ValueError) as exc:
+        raise BodyLanguageError(f"cannot load all-MiniLM-L6-v2: {exc}", folder) from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    found = model.config
+    shape = (found.num_hidden_layers, found.hidden_size, found.num_attention_heads,
+             found.intermediate_size, found.max_position_embeddings)
+    wanted = (config.encoder_layers, config.encoder_hidden, config.encoder_heads,
+              config.encoder_intermediate, config.encoder_max_positions)
+    if shape != wanted:
+        raise BodyLanguageError(
+            f"MiniLM has layers/hidden/heads/intermediate/positions {shape}, the config asks "
+            f"for {wanted}", folder
+        )
+    return model
+
+
+def _warm_start_decoder(decoder: nn.Module, encoder: nn.Module, config: LMConfig) -> None:
+    """Copy self-attention and feed-forward weights of evenly spaced encoder layers into the
+    decoder (BERT2BERT-style warm start); cross-attention keeps its fresh initialisation."""
+    if (config.decoder_hidden, config.decoder_heads, config.decoder_intermediate) != (
+        config.encoder_hidden, config.encoder_heads, config.encoder_intermediate
+    ) or config.decoder_layers > config.encoder_layers:
+        raise BodyLanguageError(
+            "decoder_init 'minilm' needs decoder hidden/heads/intermediate equal to the encoder's "
+            "and no more decoder than encoder layers"
+        )
+    count, available = config.decoder_layers, config.encoder_layers
+    sources = [round(i * (available - 1) / max(count - 1, 1)) for i in range(count)]
+    with torch.no_grad():
+        for target, source in zip(decoder.encoder.layer, sources, strict=True):
+            layer = encoder.encoder.layer[source]
+            target.attention.load_state_dict(layer.attention.state_dict())
+            target.intermediate.load_state_dict(layer.intermediate.state_dict())
+            target.output.load_state_dict(layer.output.state_dict())
+        embeddings = encoder.embeddings
+        positions = config.decoder_max_positions
+        decoder.embeddings.position_embeddings.weight.copy_(
+            embeddings.position_embeddings.weight[:positions]
+        )
+        decoder.embeddings.token_type_embeddings.weight.copy_(
+            embeddings.token_type_embeddings.weight[:1]
+        )
+        decoder.embeddings.LayerNorm.load_state_dict(embeddings.LayerNorm.state_dict())
+
+
+def _minilm_word_embeddings() -> torch.Tensor:
+    path = minilm_dir() / "model.safetensors"
+    try:
+        with safetensors.safe_open(str(path), framework="pt", device="cpu") as handle:
+            return handle.get_tensor(_MINILM_WORD_EMBEDDINGS).float()
+    except (OSError, safetensors.SafetensorError, KeyError) as exc:
+        raise BodyLanguageError(f"cannot read MiniLM's word embeddings: {exc}", path) from None
+
+
+def _sha256(tensor: torch.Tensor) -> str:
+    array = tensor.detach().to("cpu", torch.float32).contiguous().numpy()
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+# --- batch checks ---------------------------------------------------------------------------
+
+
+def _as_long(value: Any, name: str, device: torch.device) -> torch.Tensor:
+    tensor = torch.as_tensor(value, device=device)
+    if tensor.dtype == torch.bool or tensor.is_floating_point() or tensor.is_complex():
+        raise BodyLanguageError(f"{name} must hold integers, got {tensor.dtype}")
+    return tensor.long()
+
+
+def _encoder_tensors(
+    inputs: Batch, vocab: Any, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    if not isinstance(inputs, Mapping) or "input_ids" not in inputs:
+        raise BodyLanguageError("encoder inputs need an 'input_ids' tensor (B, S)")
+    input_ids = _as_long(inputs["input_ids"], "input_ids", device)
+    if input_ids.dim() != 2 or input_ids.shape[1] == 0:
+        raise BodyLanguageError(
+            f"input_ids must be (B, S) with S > 0, got {tuple(input_ids.shape)}"
+        )
+    mask = inputs.get("attention_mask")
+    if mask is not None:
+        mask = torch.as_tensor(mask, device=device).long()
+        if mask.shape != input_ids.shape:
+            raise BodyLanguageError(
+                f"attention_mask is {tuple(mask.shape)}, input_ids {tuple(input_ids.shape)}"
+            )
+        if not mask.any(1).all():
+            raise BodyLanguageError("a row of attention_mask has no real position")
+    real = input_ids if mask is None else input_ids[mask.bool()]
+    bad = real[(real != MOTION_STEP) & ((real < 0) | (real >= vocab.size))]
+    if bad.numel():
+        raise BodyLanguageError(
+            f"input id {int(bad[0])} is outside the vocabulary (0..{vocab.size - 1}, or "
+            f"{MOTION_STEP} for a motion step)"
+        )
+    codes = inputs.get("motion_codes")
+    steps = input_ids == MOTION_STEP
+    if codes is None:
+        if steps.any():
+            raise BodyLanguageError("input_ids has motion steps but the batch has no motion_codes")
+        return input_ids, mask, None
+    codes = _as_long(codes, "motion_codes", device)
+    if codes.shape != (*input_ids.shape, len(PARTS)):
+        raise BodyLanguageError(
+            f"motion_codes must be {(*input_ids.shape, len(PARTS))}, got {tuple(codes.shape)}"
+        )
+    _check_codes(codes[steps], "motion_codes", vocab)
+    # Positions that are not motion steps may hold anything; make them harmless for the lookup.
+    return input_ids, mask, torch.where(steps.unsqueeze(-1), codes, -1)
+
+
+def _check_codes(codes: torch.Tensor, name: str, vocab: Any) -> None:
+    for index, part in enumerate(PARTS):
+        column = codes[..., index]
+        over = column[column >= vocab.part_codes[part]]
+        if over.numel():
+            raise BodyLanguageError(
+                f"{name}: {part} code {int(over[0])} is outside 0..{vocab.part_codes[part] - 1}"
+            )
+
+
+def _motion_targets(
+    batch: Batch, rows: int, sizes: Sequence[int], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    if batch.get("motion_targets") is None:
+        return None
+    targets = _as_long(batch["motion_targets"], "motion_targets", device)
+    if targets.dim() != 3 or targets.shape[0] != rows or targets.shape[2] != len(PARTS):
+        raise BodyLanguageError(
+            f"motion_targets must be ({rows}, N, {len(PARTS)}), got {tuple(targets.shape)}"
+        )
+    for index, part in enumerate(PARTS):
+        if (targets[..., index] >= sizes[index]).any():
+            raise BodyLanguageError(f"motion_targets: a {part} code is >= {sizes[index]}")
+    loss_mask = batch.get("motion_loss_mask")
+    if loss_mask is None:
+        loss_mask = targets >= 0
+    else:
+        loss_mask = torch.as_tensor(loss_mask, device=device)
+        if loss_mask.dtype != torch.bool or loss_mask.shape != targets.shape:
+            raise BodyLanguageError(
+                f"motion_loss_mask must be bool {tuple(targets.shape)}, got "
+                f"{loss_mask.dtype} {tuple(loss_mask.shape)}"
+            )
+        if (loss_mask & (targets < 0)).any():
+            raise BodyLanguageError("motion_loss_mask trains an entry whose motion_target is -100")
+    return targets, loss_mask
+
+
+def _token_targets(
+    batch: Batch, rows: int, vocab_size: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    if batch.get("token_targets") is None:
+        return None
+    targets = _as_long(batch["token_targets"], "token_targets", device)
+    if targets.dim() != 2 or targets.shape[0] != rows:
+        raise BodyLanguageError(f"token_targets must be ({rows}, M), got {tuple(targets.shape)}")
+    if ((targets >= vocab_size) | ((targets < 0) & (targets != IGNORE))).any():
+        raise BodyLanguageError(f"token_targets must be ids 0..{vocab_size - 1} or {IGNORE}")
+    allowed = batch.get("token_allowed")
+    if allowed is not None:
+        allowed = torch.as_tensor(allowed, device=device)
+        if allowed.dtype != torch.bool or allowed.shape not in ((vocab_size,), (rows, vocab_size)):
+            raise BodyLanguageError(
+                f"token_allowed must be bool ({vocab_size},) or ({rows}, {vocab_size}), got "
+                f"{allowed.dtype} {tuple(allowed.shape)}"
+            )
+    return targets, allowed
+
+
+def _no_rows(rows: int, device: torch.device) -> torch.Tensor:
+    return torch.zeros(rows, dtype=torch.bool, device=device)
+
+
+def _rows_of(memory: Memory, rows: torch.Tensor) -> Memory:
+    return Memory(memory.hidden[rows], None if memory.mask is None else memory.mask[rows])
