@@ -1,0 +1,217 @@
+"""End to end: a few real corpus clips, tiny tokenizers trained here by their own training
+functions, the tokenized cache, and tiny language-model training (loss, resume, data-parallel)."""
+
+import json
+import os
+import shutil
+import socket
+
+import numpy as np
+import pytest
+import torch
+
+from core.checkpoint import checkpoint_files, read_header
+from core.corpus.builder import make_clip
+from core.corpus.layout import table_row, write_clip, write_tables
+from core.errors import BodyLanguageError
+from core.io.audio import load_audio
+from core.io.beat2 import read_motion_npz
+from core.io.textgrid import read_word_tier
+from core.lm import MotionLanguageModel
+from core.lm.dataset import cache_meta, default_cache_dir, load_tokenized, tokenize_corpus
+from core.skeleton import PARTS
+from core.tokenizers.audio import AudioTokenizer
+from core.tokenizers.motion_vqvae import MotionTokenizer
+from core.tokenizers.text import TextTokenizer
+from core.train.audio_tokenizer import train_audio_tokenizer
+from core.train.lm import LOG_NAME, STATE_NAME, stage_plan, train_lm
+from core.train.motion_tokenizer import train_motion_tokenizer
+
+CORPUS_SEED = 7
+CLIPS = range(7)  # with this seed: speech, speech + action, silent actions, one test clip
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # Two threads on two shared, busy cores mostly wait for each other; one is faster here.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lm_data")
+    corpus, tokenizers = root / "corpus", root / "tokenizers"
+    rows = []
+    for index in CLIPS:
+        clip = make_clip(CORPUS_SEED, index, check=False)
+        write_clip(corpus, clip)
+        rows.append(table_row(clip))
+    write_tables(corpus, rows)
+    assert {row["split"] for row in rows} == {"train", "test"}
+    train_audio_tokenizer(corpus, tokenizers, units=16, progress=False)
+    train_motion_tokenizer(corpus, tokenizers, "tiny", steps=4, device="cpu", progress=False,
+                           eval_every=0, log=lambda event: None)
+    return {"corpus": corpus, "tokenizers": tokenizers, "cache": root / "cache", "rows": rows}
+
+
+def run(data, out, **options):
+    settings = dict(config="tiny", device="cpu", progress=False, eval_every=0, eval_examples=2,
+                    cache_dir=data["cache"], log=lambda event: None)
+    settings.update(options)
+    return train_lm(data["corpus"], data["tokenizers"], out, **settings)
+
+
+def logged(out, kind="step"):
+    lines = (out / LOG_NAME).read_text().splitlines()
+    return [event for event in map(json.loads, lines) if event["event"] == kind]
+
+
+def test_the_cache_holds_what_the_tokenizers_make(data):
+    # The cache training reads (so the other tests need not tokenise again), made afresh here.
+    cache = default_cache_dir(data["cache"], data["corpus"])
+    shutil.rmtree(cache, ignore_errors=True)
+    report = tokenize_corpus(data["corpus"], data["tokenizers"], cache, progress=False)
+    splits = [row["split"] for row in data["rows"]]
+    assert report.rebuilt and report.clips == {s: splits.count(s) for s in set(splits)}
+    assert not tokenize_corpus(data["corpus"], data["tokenizers"], cache, progress=False).rebuilt
+
+    motion = MotionTokenizer.load(data["tokenizers"] / "motion_tokenizer")
+    audio = AudioTokenizer.load(data["tokenizers"] / "audio_tokenizer")
+    text = TextTokenizer.load()
+    meta = cache_meta(cache)
+    assert meta["audio_units"] == 16
+    assert meta["part_codes"] == {part: motion.codebook_size(part) for part in PARTS}
+    clips = load_tokenized(cache, "train")
+    rows = {row["id"]: row for row in data["rows"]}
+    for clip in clips:
+        root = data["corpus"]
+        codes = motion.tokenize(read_motion_npz(root / "smplxflame_30" / f"{clip.id}.npz"))
+        assert np.array_equal(clip.codes, np.stack([codes[p] for p in PARTS], axis=1))
+        units = audio.encode(load_audio(root / "wave16k" / f"{clip.id}.wav"), 16000)
+        assert np.array_equal(clip.audio, units)
+        # 10 audio units per 3 motion steps, up to the rounding of each stream's last step.
+        assert abs(clip.audio.size - clip.steps * 10 / 3) <= 4
+        words = read_word_tier(root / "textgrid" / f"{clip.id}.TextGrid")
+        assert clip.transcript.tolist() == [i for w in words for i in text.encode(w.text)]
+        assert (np.diff(clip.transcript_times[:, 0]) >= 0).all()
+        row = rows[clip.id]
+        assert (clip.emotion, clip.action or "", clip.description or "") == (
+            row["emotion"], row["action"], row["description"])
+        if clip.description:
+            assert clip.description_ids.tolist() == text.encode(clip.description)
+    assert all(c.split == "test" for c in load_tokenized(cache, "test"))
+
+
+def test_training_lowers_the_loss_and_writes_a_loadable_checkpoint(data, tmp_path):
+    out = tmp_path / "run"
+    report = run(data, out, stage="posttrain", steps=30, batch_size=8, eval_every=15)
+    losses = [event["loss"] for event in logged(out)]
+    assert len(losses) == 30 and all(np.isfinite(losses))
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5])
+    evaluations = logged(out, "eval")
+    assert [e["step"] for e in evaluations] == [15, 30]
+    assert {"loss/audio_to_motion", "loss/motion_to_emotion", "motion_accuracy",
+            "accuracy/motion_to_emotion"} <= set(evaluations[-1])
+    assert evaluations[-1]["loss/audio_to_motion"] < evaluations[0]["loss/audio_to_motion"]
+    assert report.evaluation == {k: v for k, v in evaluations[-1].items()
+                                 if k not in ("event", "step")}
+
+    model = MotionLanguageModel.load(report.checkpoint)
+    meta = cache_meta(next(data["cache"].iterdir()))
+    assert model.vocab.audio_units == meta["audio_units"]
+    assert model.vocab.part_codes == meta["part_codes"]
+    header = read_header(report.checkpoint)
+    tokenizers = header.metadata["tokenizers"]
+    assert tokenizers["motion_tokenizer"]["save_id"] == read_header(
+        data["tokenizers"] / "motion_tokenizer").save_id
+    assert header.metadata["training"]["steps"] == 30
+    assert header.config["vocabulary"] == model.vocab.to_config()
+
+
+def test_resume_continues_the_step_count_and_the_loss_trajectory(data, tmp_path):
+    options = dict(stage="both", steps=10, batch_size=4, save_every_steps=4)
+    straight = run(data, tmp_path / "straight", **options)
+    assert stage_plan("both", 10) == [("pretrain", 0, 3), ("posttrain", 3, 10)]
+
+    events = []
+
+    def interrupt_at_six(event):
+        events.append(event)
+        if event["event"] == "step" and event["step"] == 6:
+            raise KeyboardInterrupt
+
+    resumed_out = tmp_path / "resumed"
+    with pytest.raises(KeyboardInterrupt):
+        run(data, resumed_out, log=interrupt_at_six, **options)
+    assert [e["step"] for e in events if e["event"] == "saved"] == [4, 6]
+    assert checkpoint_files(resumed_out / STATE_NAME).config.is_file()
+    assert not checkpoint_files(resumed_out / "lm").config.is_file()
+
+    resumed = run(data, resumed_out, **options)
+    assert logged(resumed_out, "resume") == [{"event": "resume", "step": 6}]
+    steps = logged(resumed_out)
+    assert [e["step"] for e in steps] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert [e["stage"] for e in steps] == ["pretrain"] * 3 + ["posttrain"] * 7
+    reference = {e["step"]: e["loss"] for e in logged(tmp_path / "straight")}
+    for event in steps[6:]:
+        assert event["loss"] == pytest.approx(reference[event["step"]], rel=1e-5)
+    assert resumed.steps == straight.steps == 10
+    a = MotionLanguageModel.load(straight.checkpoint).state_dict()
+    b = MotionLanguageModel.load(resumed.checkpoint).state_dict()
+    for name, tensor in a.items():
+        torch.testing.assert_close(b[name], tensor)
+
+    fresh = []
+
+    def stop_at_once(event):
+        fresh.append(event)
+        if event["event"] == "step":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(data, resumed_out, resume=False, log=stop_at_once, **options)
+    assert [e["step"] for e in fresh if e["event"] == "step"] == [1]  # started over
+
+    with pytest.raises(BodyLanguageError, match="other settings"):
+        run(data, resumed_out, **{**options, "batch_size": 8})
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _rank(rank, world, port, data, out, options):
+    torch.set_num_threads(1)
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    run(data, out, **options)
+
+
+def test_two_gloo_processes_follow_the_single_process_loss_curve(data, tmp_path, monkeypatch):
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    # No dropout: each rank draws its own masks, which is noise the comparison does not want.
+    options = dict(stage="both", steps=3, batch_size=4, config_overrides={"dropout": 0.0})
+    run(data, tmp_path / "single", **options)
+    torch.multiprocessing.start_processes(
+        _rank, args=(2, _free_port(), data, tmp_path / "ddp", options), nprocs=2,
+        start_method="fork",
+    )
+    single = [e["loss"] for e in logged(tmp_path / "single")]
+    parallel = logged(tmp_path / "ddp")
+    assert len(parallel) == 3  # only rank 0 logs
+    assert [e["loss"] for e in parallel] == pytest.approx(single, abs=1e-4)
+    a = MotionLanguageModel.load(tmp_path / "single" / "lm").state_dict()
+    b = MotionLanguageModel.load(tmp_path / "ddp" / "lm").state_dict()
+    for name, tensor in a.items():
+        torch.testing.assert_close(b[name], tensor, atol=2e-3, rtol=1e-2)
+
+    with pytest.raises(Exception, match="multiple of the 2 processes"):
+        torch.multiprocessing.start_processes(
+            _rank, args=(2, _free_port(), data, tmp_path / "odd", {**options, "batch_size": 3}),
+            nprocs=2, start_method="fork",
+        )
