@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from core.corpus.limb_ik import axis_rotation
 from core.corpus.script import Utterance, Word
 from core.corpus.style import Style
 from core.rotations import matrix_to_axis_angle
@@ -111,19 +112,6 @@ def limit_key_rates(key_times: np.ndarray, values: np.ndarray, rates: np.ndarray
         # A minimum-jerk move peaks at 1.875 times its average speed.
         step = rates * (key_times[k] - key_times[k - 1]) / 1.875
         out[k] = out[k - 1] + np.clip(values[k] - out[k - 1], -step, step)
-    return out
-
-
-def axis_rotation(axis: int, angles: np.ndarray) -> np.ndarray:
-    """(N, 3, 3) right-handed rotations about X (0), Y (1) or Z (2) by `angles` (N,)."""
-    c, s = np.cos(angles), np.sin(angles)
-    out = np.zeros(np.shape(angles) + (3, 3))
-    i, j = [(1, 2), (2, 0), (0, 1)][axis]
-    out[..., axis, axis] = 1.0
-    out[..., i, i] = c
-    out[..., j, j] = c
-    out[..., i, j] = -s
-    out[..., j, i] = s
     return out
 
 
