@@ -357,6 +357,8 @@ def _commit(writes: list[tuple[Path, Callable[[Path], None]]]) -> None:
             temporary = final.with_name(f".{final.name}.{uuid.uuid4().hex[:12]}.tmp")
             temporaries.append((temporary, final))
             write(temporary)
+            # safetensors creates its file owner-only; a checkpoint is meant to be shared.
+            os.chmod(temporary, 0o666 & ~_umask())
             _fsync_file(temporary)
         for temporary, final in temporaries:
             os.replace(temporary, final)
@@ -365,6 +367,12 @@ def _commit(writes: list[tuple[Path, Callable[[Path], None]]]) -> None:
             temporary.unlink(missing_ok=True)
     for directory in {final.parent for _, final in temporaries}:
         _fsync_directory(directory)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_file(path: Path) -> None:

@@ -344,3 +344,16 @@ def test_training_state_from_another_save_is_refused(tmp_path):
         load_training_state(tmp_path / "a")
     with pytest.raises(BodyLanguageError, match="non-negative int"):
         save_training_state(tmp_path / "c", model.state_dict(), {}, -1, {})
+
+
+def test_saved_files_are_readable_by_others_as_the_umask_allows(tmp_path):
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        files = save_checkpoint(tmp_path / "shared", "unit_test", {}, {"w": np.zeros(3)})
+    finally:
+        os.umask(previous)
+    for path in (files.config, files.weights):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
