@@ -1,4 +1,4 @@
-"""Command line: `python -m core corpus build|preview`.
+"""Command line: `python -m core corpus build|preview`, `train tokenizers|lm`, `eval`.
 
 Every bad input ends as one line on stderr and exit code 2, never a traceback.
 """
@@ -26,6 +26,37 @@ def _corpus_preview(args: argparse.Namespace) -> None:
     print(f"preview written to {path}")
 
 
+def _train_tokenizers(args: argparse.Namespace) -> None:
+    from core.train.audio_tokenizer import train_audio_tokenizer
+    from core.train.motion_tokenizer import train_motion_tokenizer
+
+    if "audio" in args.which:
+        report = train_audio_tokenizer(args.data, args.out, units=args.audio_units,
+                                       max_hours=args.audio_hours, progress=not args.quiet,
+                                       seed=args.seed)
+        print(report.summary())
+    if "motion" in args.which:
+        train_motion_tokenizer(args.data, args.out, config_name=args.config, steps=args.steps,
+                               device=args.device, progress=not args.quiet,
+                               resume=not args.no_resume, seed=args.seed)
+        print(f"motion tokenizer written to {args.out}")
+
+
+def _train_lm(args: argparse.Namespace) -> None:
+    # Only reached for an empty option list: main() hands `train lm ...` to the trainer's own
+    # parser, which lives beside it (torchrun launches `python -m core.train.lm` directly) and
+    # imports torch, which the corpus commands do not need.
+    from core.train.lm import main as train_lm_main
+
+    raise SystemExit(train_lm_main(args.lm_args))
+
+
+def _eval(args: argparse.Namespace) -> None:
+    from core.eval.report import run_from_args
+
+    print(run_from_args(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -48,11 +79,64 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--clips", type=int, default=3, help="how many clips to draw")
     preview.add_argument("--ids", nargs="*", default=None, help="clip ids to draw")
     preview.set_defaults(run=_corpus_preview)
+
+    train = commands.add_parser("train", help="train the tokenizers and the language model")
+    train_commands = train.add_subparsers(dest="train_command", required=True)
+    tokenizers = train_commands.add_parser(
+        "tokenizers", help="the audio tokenizer and the four part VQ-VAEs (resumable)")
+    tokenizers.add_argument("--data", nargs="+", required=True,
+                            help="corpus folders in the BEAT2 layout (ours and/or BEAT2)")
+    tokenizers.add_argument("--out", required=True, help="folder for the tokenizer checkpoints")
+    tokenizers.add_argument("--which", nargs="+", choices=("audio", "motion"),
+                            default=["audio", "motion"], help="which tokenizers to train")
+    tokenizers.add_argument("--config", choices=("tiny", "default"), default="default",
+                            help="motion tokenizer preset")
+    tokenizers.add_argument("--steps", type=int, default=None,
+                            help="motion tokenizer steps (default: the preset's)")
+    tokenizers.add_argument("--audio-units", type=int, default=512)
+    tokenizers.add_argument("--audio-hours", type=float, default=10.0,
+                            help="at most this many hours of audio for the audio codebook")
+    tokenizers.add_argument("--device", default="auto", help="auto, cpu, cuda")
+    tokenizers.add_argument("--seed", type=int, default=0)
+    tokenizers.add_argument("--no-resume", action="store_true", help="start over")
+    tokenizers.add_argument("--quiet", action="store_true", help="no progress bar")
+    tokenizers.set_defaults(run=_train_tokenizers)
+
+    lm = train_commands.add_parser(
+        "lm", help="pre-train and instruction-tune the language model (see --help)",
+        add_help=False)
+    lm.add_argument("lm_args", nargs=argparse.REMAINDER,
+                    help="options of python -m core.train.lm (--data, --tokenizers, --out ...)")
+    lm.set_defaults(run=_train_lm)
+
+    evaluation = commands.add_parser(
+        "eval", add_help=False,
+        help="metrics of the model, the corpus teacher and baselines on held-out clips")
+    evaluation.add_argument("eval_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _eval_parser() -> argparse.ArgumentParser:
+    from core.eval.report import add_arguments
+
+    parser = argparse.ArgumentParser(prog="python -m core eval")
+    add_arguments(parser)
+    parser.set_defaults(run=_eval)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["train", "lm"]:
+        # argparse cannot hand options like --help through to a sub-command's own parser.
+        from core.train.lm import main as train_lm_main
+
+        return train_lm_main(argv[2:])
+    # The trainer and the judges import torch; the corpus commands must not wait for it.
+    if argv[:1] == ["eval"]:
+        args = _eval_parser().parse_args(argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         args.run(args)
     except BodyLanguageError as exc:
