@@ -9,15 +9,19 @@ from __future__ import annotations
 
 def _classes() -> tuple[type, ...]:
     # Imported on use, not at module import, so the plain-Python modules of this package
-    # (runtime_paths, ...) can be imported and tested without bpy.
-    from .preferences import BodyLanguagePreferences
+    # (runtime_paths, runtime, ...) can be imported and tested without bpy.
+    from . import operators, panel
+    from .preferences import CLASSES as PREFERENCE_CLASSES
 
-    return (BodyLanguagePreferences,)
+    return (*PREFERENCE_CLASSES, *operators.CLASSES, *panel.CLASSES)
 
 
 def register() -> None:
     import bpy
 
+    from . import properties
+
+    properties.register()
     for cls in _classes():
         bpy.utils.register_class(cls)
 
@@ -25,5 +29,14 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
+    from . import jobs, properties, runtime
+
+    job = jobs.active_job()
+    if job is not None:
+        job.cancel()
+    jobs.set_active(None)
+    # The worker holds the model in memory; it goes with the add-on.
+    runtime.shutdown_shared()
     for cls in reversed(_classes()):
         bpy.utils.unregister_class(cls)
+    properties.unregister()

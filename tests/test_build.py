@@ -154,7 +154,7 @@ def test_manifest_has_required_fields_and_passes_blenders_checker():
     assert manifest["type"] == "add-on"
     assert manifest["blender_version_min"] == "4.2.0"
     assert manifest["license"] == ["SPDX:GPL-3.0-or-later"]
-    assert set(manifest["permissions"]) == {"files"}
+    assert set(manifest["permissions"]) == {"files", "network"}
     assert blender_manifest_validator()(manifest, from_repo=False, strict=True) is None
 
 

@@ -1,0 +1,373 @@
+"""Generate and Predict emotion as jobs: read the scene, ask the worker, apply its answer.
+
+Operators drive a job either from a timer (modal, the UI stays responsive) or in a blocking loop
+(scripts, batch, background mode). The scene is read when the job starts and written only when
+the worker's answer has arrived, in one go; cancelling, a worker error or a crash therefore
+leave the scene exactly as it was. Objects are looked up by name when the answer arrives,
+because an undo while the job runs replaces every Python reference to scene data.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bpy
+import numpy as np
+
+from . import bone_maps, keyframes
+from .motion_arrays import AddonInputError
+from .motion_files import read_motion_file, write_keep_file
+from .properties import AUTO_EMOTION
+from .retarget import BoneMap
+from .runtime import WorkerClient, WorkerError, WorkerMessage, shared_client
+from .runtime_paths import SETUP_HINT, resolve_runtime
+from .scene_audio import AudioClip, choose_strips, clip_from_file, clip_from_strips, sound_strips
+from .skeleton_data import NUM_JOINTS, PART_JOINTS, PARTS
+
+MOTION_FPS = 30.0
+# Seconds without any word from the worker before a request is given up (progress counts).
+REQUEST_SILENCE_TIMEOUT = 600.0
+ADDON_DIR = Path(__file__).resolve().parent
+
+RUNNING, FINISHED, CANCELLED, FAILED = "RUNNING", "FINISHED", "CANCELLED", "FAILED"
+
+_ERROR_ADVICE = {
+    "crashed": " (the worker's log is in the system console)",
+    "runtime": f" Use Preferences > Add-ons > Body Language > Set Up Runtime, or: {SETUP_HINT}",
+    "timeout": "",
+}
+
+
+# ---------------------------------------------------------------------------- runtime
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    python: Path
+    core_root: Path
+    checkpoint: Path | None
+    device: str
+
+
+def addon_preferences(context: Any) -> Any | None:
+    addon = context.preferences.addons.get(__package__)
+    return None if addon is None else addon.preferences
+
+
+def runtime_config(context: Any) -> RuntimeConfig:
+    """The worker runtime the preferences point at, or AddonInputError saying what to fix."""
+    prefs = addon_preferences(context)
+    python = bpy.path.abspath(prefs.worker_python) if prefs else ""
+    checkpoint = bpy.path.abspath(prefs.checkpoint) if prefs else ""
+    status = resolve_runtime(python, checkpoint, ADDON_DIR, os.environ)
+    if not status.ready:
+        advice = "" if status.python is not None else f" {SETUP_HINT}"
+        raise AddonInputError("The model runtime is not ready: " + " ".join(status.problems)
+                              + advice)
+    return RuntimeConfig(status.python, status.core_root, status.checkpoint,
+                         prefs.device if prefs else "auto")
+
+
+def _log_worker_line(line: str) -> None:
+    print(f"[Body Language worker] {line}", flush=True)
+
+
+def worker_for(config: RuntimeConfig) -> WorkerClient:
+    return shared_client(config.python, config.core_root, log=_log_worker_line)
+
+
+def model_spec(config: RuntimeConfig) -> dict[str, Any]:
+    return {"checkpoint": None if config.checkpoint is None else str(config.checkpoint),
+            "device": config.device}
+
+
+# ---------------------------------------------------------------------------- scene inputs
+
+
+def audio_clip(scene: Any, settings: Any, unpack_dir: Path | None) -> AudioClip:
+    """The armature's audio: all the scene's strips, its bound strips, or a file."""
+    fps = keyframes.scene_fps(scene)
+    if settings.audio_source == "FILE":
+        return clip_from_file(settings.audio_file, settings.audio_start_frame, fps)
+    names = None if settings.audio_source == "SCENE" else [ref.name for ref in settings.strips]
+    if names == []:
+        raise AddonInputError("no sound strips are bound to this armature: bind its strips or "
+                              "choose another audio source")
+    return clip_from_strips(choose_strips(sound_strips(scene, unpack_dir), names), fps)
+
+
+def existing_parts(armature: Any) -> tuple[str, ...]:
+    return tuple(part for part in PARTS if keyframes.part_action(armature, part) is not None)
+
+
+def _motion_frames(clip: AudioClip, scene_frames: int) -> int:
+    return int(round(scene_frames * MOTION_FPS / clip.fps))
+
+
+def read_parts_on_clip(armature: Any, parts: Sequence[str], clip: AudioClip,
+                       bone_map: BoneMap | None, scene: Any) -> dict[str, np.ndarray]:
+    """The parts' current keys as one SMPL-X motion at 30 fps from the clip's first frame.
+
+    Each part is read from its own track (keyframes.read_part) and placed by scene time, so a
+    track that starts elsewhere than the clip still lines up; outside its keys a part holds
+    its first or last pose, as its NLA strip does.
+    """
+    readings = [keyframes.read_part(armature, part, MOTION_FPS, bone_map, scene)
+                for part in parts]
+    if clip.frame_end is not None:
+        frames = _motion_frames(clip, clip.frame_end - clip.frame_start)
+    else:
+        frames = max(len(reading.frames) for reading in readings)
+    times = clip.frame_start + np.arange(frames) * clip.fps / MOTION_FPS
+    poses = np.zeros((frames, NUM_JOINTS, 3))
+    trans = np.zeros((frames, 3))
+    face, face_names = None, ()
+    for reading in readings:
+        step = clip.fps / reading.fps
+        index = np.clip(np.round((times - reading.frames[0]) / step).astype(int), 0,
+                        len(reading.frames) - 1)
+        joints = list(PART_JOINTS[reading.part])
+        poses[:, joints] = reading.poses[index][:, joints]
+        if reading.trans is not None and reading.part == keyframes.TRANSLATION_PART:
+            trans = reading.trans[index]
+        if reading.face is not None and reading.part == keyframes.FACE_PART:
+            face, face_names = reading.face[index], reading.face_names
+    return {"poses": poses, "trans": trans, "face": face, "face_names": face_names}
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """What one Generate sends and where its answer goes."""
+
+    armature: str
+    scene: str
+    clip: AudioClip
+    parts: tuple[str, ...]
+    kept: tuple[str, ...]
+    frames: tuple[int, int] | None
+    bone_map: BoneMap | None
+    fields: dict[str, Any]
+
+
+def frame_range_on_clip(settings: Any, clip: AudioClip) -> tuple[int, int] | None:
+    """The settings' scene frame range as motion frames [start, stop) of the clip, or None."""
+    if not settings.use_frame_range:
+        return None
+    first, last = settings.frame_start, settings.frame_end
+    end = clip.frame_end if clip.frame_end is not None else last + 1
+    first, last = max(first, clip.frame_start), min(last, end - 1)
+    if last < first:
+        raise AddonInputError(f"frames {settings.frame_start}-{settings.frame_end} are outside "
+                              f"the audio (frames {clip.frame_start}-{end - 1})")
+    start = _motion_frames(clip, first - clip.frame_start)
+    stop = max(start + 1, _motion_frames(clip, last + 1 - clip.frame_start))
+    return start, stop
+
+
+def build_generate_request(scene: Any, armature: Any, client: WorkerClient) -> GenerateRequest:
+    """Everything Generate needs from the scene, checked; nothing in the scene changes."""
+    if armature is None or armature.type != "ARMATURE":
+        raise AddonInputError("choose an armature to animate")
+    settings = armature.body_language
+    parts = tuple(part for part in PARTS if part in settings.parts)
+    if not parts:
+        raise AddonInputError("choose at least one part to generate")
+    clip = audio_clip(scene, settings, client.exchange_dir)
+    bone_map = bone_maps.chosen_bone_map(settings)
+    # Check the rig against the map now, not after minutes of generation.
+    keyframes.bone_map_for(armature, bone_map)
+    frames = frame_range_on_clip(settings, clip)
+    present = existing_parts(armature)
+    if frames is not None:
+        missing = [part for part in parts if part not in present]
+        if missing:
+            raise AddonInputError(f"'Only Frames' edits existing keys, and {armature.name} has "
+                                  f"no {', '.join(missing)} yet: generate the whole clip first")
+    kept = tuple(part for part in PARTS if part in present and (part not in parts or frames))
+    fields: dict[str, Any] = {
+        "audio": clip.spec,
+        "prompt": settings.prompt,
+        "transcript": settings.transcript.as_string() if settings.transcript else None,
+        "emotion": None if settings.emotion == AUTO_EMOTION else settings.emotion,
+        "parts": list(parts),
+        "frames": None if frames is None else list(frames),
+        "seed": int(settings.seed),
+        "output": str(client.new_file("motion")),
+        "keep": None,
+    }
+    if kept:
+        motion = read_parts_on_clip(armature, kept, clip, bone_map, scene)
+        fields["keep"] = str(write_keep_file(
+            client.new_file("keep"), motion["poses"], motion["trans"], motion["face"],
+            motion["face_names"], MOTION_FPS, kept))
+    return GenerateRequest(armature.name, scene.name, clip, parts, kept, frames, bone_map, fields)
+
+
+# ---------------------------------------------------------------------------- jobs
+
+
+class Job:
+    """One request to the worker; `step()` advances it without blocking."""
+
+    kind = ""
+    timeout: float | None = REQUEST_SILENCE_TIMEOUT
+
+    def __init__(self, client: WorkerClient, fields: dict[str, Any]) -> None:
+        self.client = client
+        self.fields = fields
+        self.request_id: str | None = None
+        self.state = RUNNING
+        self.progress = 0.0
+        self.message = "Starting the model worker"
+        self.report = ""
+
+    def start(self) -> None:
+        try:
+            self.request_id = self.client.request(self.kind, timeout=self.timeout, **self.fields)
+        except WorkerError as exc:
+            self._fail(str(exc), exc.kind)
+
+    def step(self) -> str:
+        """Read the worker's news; apply the answer when it has come. Returns the state."""
+        if self.state != RUNNING:
+            return self.state
+        for message in self.client.poll():
+            if message.request_id != self.request_id:
+                continue  # a cancelled job's late answer
+            self._on_message(message)
+            if self.state != RUNNING:
+                break
+        return self.state
+
+    def _on_message(self, message: WorkerMessage) -> None:
+        if message.type == "progress":
+            self.progress, self.message = message.fraction, message.message or self.message
+        elif message.type == "error":
+            if message.kind == "cancelled":
+                self.state, self.report = CANCELLED, "Cancelled; the scene is unchanged"
+            else:
+                self._fail(message.message, message.kind)
+        else:
+            try:
+                self.report = self.apply(message.data)
+            except (AddonInputError, OSError, RuntimeError, ReferenceError) as exc:
+                self._fail(str(exc), "input")
+            except Exception as exc:  # a bug here must not leave the job "running" forever
+                traceback.print_exc()
+                self._fail(f"{type(exc).__name__}: {exc} (traceback in the system console)",
+                           "internal")
+            else:
+                self.state, self.progress = FINISHED, 1.0
+
+    def _fail(self, message: str, kind: str) -> None:
+        self.state = FAILED
+        self.report = (f"{self.kind.replace('_', ' ').title()} failed: {message}"
+                       f"{_ERROR_ADVICE.get(kind, '')}; the scene is unchanged")
+
+    def cancel(self) -> None:
+        """Stop now: the worker is told, and its answer, whatever it is, is ignored."""
+        if self.state == RUNNING:
+            if self.request_id is not None:
+                self.client.cancel(self.request_id)
+            self.state, self.report = CANCELLED, "Cancelled; the scene is unchanged"
+
+    def run(self, on_progress: Callable[[float, str], None] | None = None,
+            interval: float = 0.05) -> str:
+        """Block until the job ends (scripts, batch, background mode)."""
+        if self.request_id is None and self.state == RUNNING:
+            self.start()
+        shown = None
+        while self.step() == RUNNING:
+            if on_progress is not None and (self.progress, self.message) != shown:
+                shown = (self.progress, self.message)
+                on_progress(self.progress, self.message)
+            time.sleep(interval)
+        return self.state
+
+    def apply(self, data: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+
+class GenerateJob(Job):
+    kind = "generate"
+
+    def __init__(self, client: WorkerClient, request: GenerateRequest, model: dict) -> None:
+        super().__init__(client, {**request.fields, "model": model})
+        self.request = request
+        self.result: keyframes.WriteResult | None = None
+
+    def apply(self, data: dict[str, Any]) -> str:
+        motion = read_motion_file(data["motion"])
+        armature = bpy.data.objects.get(self.request.armature)
+        scene = bpy.data.scenes.get(self.request.scene)
+        if armature is None or scene is None:
+            raise AddonInputError(f"{self.request.armature} or its scene was deleted while "
+                                  "generating")
+        self.result = keyframes.write_motion(armature, motion, self.request.parts,
+                                             self.request.clip.frame_start,
+                                             self.request.bone_map, scene)
+        text = (f"Animated {', '.join(self.result.parts)} of {armature.name}: "
+                f"{self.result.frame_count} frames from frame {self.result.start_frame}")
+        if self.result.warnings:
+            text += " (" + "; ".join(self.result.warnings) + ")"
+        for path in (data["motion"], self.request.fields.get("keep")):
+            if path:
+                Path(path).unlink(missing_ok=True)
+        return text
+
+
+class PredictEmotionJob(Job):
+    kind = "predict_emotion"
+    timeout = 300.0
+
+    def __init__(self, client: WorkerClient, armature: Any, scene: Any, model: dict) -> None:
+        present = existing_parts(armature)
+        if not present:
+            raise AddonInputError(f"{armature.name} has no Body Language animation to read")
+        settings = armature.body_language
+        bone_map = bone_maps.chosen_bone_map(settings)
+        span = [keyframes.strip_on_track(armature, keyframes.track_name(p)) for p in present]
+        start = int(min(strip.frame_start for strip in span))
+        end = int(max(strip.frame_end for strip in span)) + 1
+        fps = keyframes.scene_fps(scene)
+        clip = AudioClip(start, end, fps, {}, ())
+        motion = read_parts_on_clip(armature, present, clip, bone_map, scene)
+        path = write_keep_file(client.new_file("emotion"), motion["poses"], motion["trans"],
+                               motion["face"], motion["face_names"], MOTION_FPS, present)
+        super().__init__(client, {"motion": str(path), "model": model})
+        self.armature = armature.name
+        self.probabilities: dict[str, float] = {}
+
+    def apply(self, data: dict[str, Any]) -> str:
+        armature = bpy.data.objects.get(self.armature)
+        if armature is None:
+            raise AddonInputError(f"{self.armature} was deleted while predicting")
+        self.probabilities = {str(k): float(v) for k, v in data["probabilities"].items()}
+        scores = armature.body_language.emotion_scores
+        scores.clear()
+        for name, probability in sorted(self.probabilities.items(), key=lambda kv: -kv[1]):
+            score = scores.add()
+            score.name, score.probability = name, probability
+        best = max(self.probabilities, key=self.probabilities.get)
+        Path(self.fields["motion"]).unlink(missing_ok=True)
+        return f"{armature.name} looks {best} ({self.probabilities[best]:.0%})"
+
+
+# ---------------------------------------------------------------------------- one at a time
+
+_active: Job | None = None
+
+
+def active_job() -> Job | None:
+    return _active if _active is not None and _active.state == RUNNING else None
+
+
+def set_active(job: Job | None) -> None:
+    global _active
+    _active = job

@@ -1,0 +1,81 @@
+"""Motion npz files exchanged with the worker, on the add-on's side (numpy only, no bpy).
+
+The worker's results are BEAT2-layout npz (poses (T, 165), trans, the face under `expressions`
+for FLAME or `face_<space>` otherwise, `mocap_frame_rate`) plus `face_names`; see core/worker.py.
+Kept parts go the other way as poses (K, 165), trans, face + face_names, mocap_frame_rate and
+`parts`. Files are always read without pickle.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .motion_arrays import AddonInputError, MotionArrays
+from .skeleton_data import NUM_JOINTS
+
+
+def _load(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except (OSError, ValueError) as exc:
+        raise AddonInputError(f"{path}: cannot read motion npz: {exc}") from None
+
+
+def read_motion_file(path: str | os.PathLike) -> MotionArrays:
+    """A worker result (or any BEAT2 / SMPL-X npz with poses, trans, mocap_frame_rate)."""
+    arrays = _load(path)
+    missing = [key for key in ("poses", "trans") if key not in arrays]
+    if missing:
+        raise AddonInputError(f"{path}: motion npz lacks {', '.join(missing)}")
+    poses = np.asarray(arrays["poses"], np.float64)
+    if poses.ndim != 2 or poses.shape[1] != NUM_JOINTS * 3:
+        raise AddonInputError(f"{path}: poses have shape {poses.shape}, expected (T, "
+                              f"{NUM_JOINTS * 3})")
+    fps = float(arrays.get("mocap_frame_rate", 30.0))
+    space = str(arrays["face_space"]) if "face_space" in arrays else "flame100"
+    face_key = "expressions" if space == "flame100" else f"face_{space}"
+    face = arrays.get(face_key)
+    names: tuple[str, ...] = ()
+    if face is not None:
+        if "face_names" in arrays:
+            names = tuple(str(name) for name in arrays["face_names"])
+        else:
+            names = tuple(f"Exp{i:03d}" for i in range(face.shape[-1]))
+    try:
+        return MotionArrays.from_arrays(
+            poses.reshape(len(poses), NUM_JOINTS, 3), arrays["trans"], face, names, fps)
+    except AddonInputError as exc:
+        raise AddonInputError(f"{path}: {exc}") from None
+
+
+def write_keep_file(
+    path: str | os.PathLike,
+    poses: np.ndarray,
+    trans: np.ndarray,
+    face: np.ndarray | None,
+    face_names: Sequence[str],
+    fps: float,
+    parts: Sequence[str],
+) -> Path:
+    """The parts to keep, for the worker to condition on (poses (K, 55, 3) axis-angle)."""
+    poses = np.asarray(poses, np.float32)
+    frames = len(poses)
+    face_array = (np.zeros((frames, 0), np.float32) if face is None
+                  else np.asarray(face, np.float32))
+    target = Path(path)
+    with target.open("wb") as file:
+        np.savez(
+            file,
+            poses=poses.reshape(frames, NUM_JOINTS * 3),
+            trans=np.asarray(trans, np.float32),
+            face=face_array,
+            face_names=np.array(list(face_names), dtype=str),
+            mocap_frame_rate=np.float64(fps),
+            parts=np.array(list(parts), dtype=str),
+        )
+    return target

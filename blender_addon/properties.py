@@ -1,0 +1,152 @@
+"""The add-on's settings: per armature (its audio, prompt, parts...), per scene (the target) and
+per window manager (the running job's progress, which is never saved or undone).
+
+Each armature keeps its own audio binding, so a scene with several speakers is several
+armatures, each bound to its own strips.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bpy
+
+from . import bone_maps
+from .skeleton_data import PARTS
+
+# The eight emotions of core/corpus/style.py (the model's vocabulary; a test keeps them equal).
+EMOTIONS: tuple[str, ...] = (
+    "neutral", "happiness", "anger", "sadness", "contempt", "surprise", "fear", "disgust",
+)
+AUTO_EMOTION = "AUTO"
+AUDIO_SOURCES = (
+    ("SCENE", "All Sound Strips", "Every unmuted sound strip of the scene"),
+    ("STRIPS", "Chosen Strips", "Only the sound strips bound to this armature (one speaker)"),
+    ("FILE", "Audio File", "An audio file on disk, starting at a chosen frame"),
+)
+
+
+def _emotion_items(_self: Any = None, _context: Any = None) -> list[tuple[str, str, str]]:
+    items = [(AUTO_EMOTION, "Auto", "The model reads the emotion from the voice")]
+    items += [(emotion, emotion.title(), f"Perform with {emotion}") for emotion in EMOTIONS]
+    return items
+
+
+# Enum items returned by a callback must stay referenced while Blender shows them.
+_bone_map_items_cache: list[tuple[str, str, str]] = []
+
+
+def _bone_map_items(_self: Any, _context: Any) -> list[tuple[str, str, str]]:
+    items = [(bone_maps.AUTO, "Auto-detect", "The preset that finds most of the rig's bones")]
+    presets, _problems = bone_maps.all_presets()
+    for key, preset in sorted(presets.items()):
+        items.append((key, preset.name, preset.description or key))
+    items.append((bone_maps.CUSTOM, "Custom", "The bone map edited below"))
+    _bone_map_items_cache[:] = items
+    return _bone_map_items_cache
+
+
+def is_armature(_self: Any, obj: Any) -> bool:
+    return obj is not None and obj.type == "ARMATURE"
+
+
+class BodyLanguageStripRef(bpy.types.PropertyGroup):
+    """A sound strip bound to an armature, by name."""
+
+    name: bpy.props.StringProperty(name="Strip")
+
+
+class BodyLanguageBoneRow(bpy.types.PropertyGroup):
+    joint: bpy.props.StringProperty(name="SMPL-X Joint")
+    bone: bpy.props.StringProperty(name="Bone", description="The rig's bone this joint drives")
+
+
+class BodyLanguageEmotionScore(bpy.types.PropertyGroup):
+    name: bpy.props.StringProperty(name="Emotion")
+    probability: bpy.props.FloatProperty(name="Probability", min=0.0, max=1.0, subtype="FACTOR")
+
+
+class BodyLanguageSettings(bpy.types.PropertyGroup):
+    """One speaker's generation settings, stored on its armature object."""
+
+    audio_source: bpy.props.EnumProperty(name="Audio", items=AUDIO_SOURCES, default="SCENE")
+    strips: bpy.props.CollectionProperty(type=BodyLanguageStripRef)
+    strips_index: bpy.props.IntProperty(default=0)
+    audio_file: bpy.props.StringProperty(name="Audio File", subtype="FILE_PATH")
+    audio_start_frame: bpy.props.IntProperty(
+        name="Start Frame", default=1, description="Scene frame where the audio file starts")
+    prompt: bpy.props.StringProperty(
+        name="Prompt", description="What the character does, e.g. 'waves, then sits down'")
+    transcript: bpy.props.PointerProperty(
+        name="Transcript", type=bpy.types.Text,
+        description="Optional text of what is said, so gestures can follow the words")
+    emotion: bpy.props.EnumProperty(name="Emotion", items=_emotion_items())
+    parts: bpy.props.EnumProperty(
+        name="Parts", options={"ENUM_FLAG"},
+        items=tuple((part, part.title(), f"(Re)generate the {part}") for part in PARTS),
+        default=set(PARTS),
+        description="Parts to (re)generate; the others are kept and condition the model")
+    use_frame_range: bpy.props.BoolProperty(
+        name="Only Frames", default=False,
+        description="Regenerate only these scene frames of the chosen parts; the rest of their "
+                    "keys is kept")
+    frame_start: bpy.props.IntProperty(name="From", default=1)
+    frame_end: bpy.props.IntProperty(name="To", default=250)
+    seed: bpy.props.IntProperty(name="Seed", default=0, min=0,
+                                description="Same seed and inputs, same motion")
+    bone_map: bpy.props.EnumProperty(name="Bone Map", items=_bone_map_items)
+    custom_bones: bpy.props.CollectionProperty(type=BodyLanguageBoneRow)
+    custom_bones_index: bpy.props.IntProperty(default=0)
+    custom_base: bpy.props.StringProperty(name="Based On")
+    emotion_scores: bpy.props.CollectionProperty(type=BodyLanguageEmotionScore)
+
+
+class BodyLanguageSceneSettings(bpy.types.PropertyGroup):
+    target: bpy.props.PointerProperty(
+        name="Armature", type=bpy.types.Object, poll=is_armature,
+        description="The character to animate")
+
+
+class BodyLanguageJobStatus(bpy.types.PropertyGroup):
+    """The running job as the panel shows it (window manager data: not saved, not undone)."""
+
+    running: bpy.props.BoolProperty(default=False)
+    progress: bpy.props.FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    message: bpy.props.StringProperty(default="")
+    last_report: bpy.props.StringProperty(default="")
+
+
+CLASSES = (
+    BodyLanguageStripRef,
+    BodyLanguageBoneRow,
+    BodyLanguageEmotionScore,
+    BodyLanguageSettings,
+    BodyLanguageSceneSettings,
+    BodyLanguageJobStatus,
+)
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Object.body_language = bpy.props.PointerProperty(type=BodyLanguageSettings)
+    bpy.types.Scene.body_language = bpy.props.PointerProperty(type=BodyLanguageSceneSettings)
+    bpy.types.WindowManager.body_language_job = bpy.props.PointerProperty(
+        type=BodyLanguageJobStatus)
+
+
+def unregister() -> None:
+    del bpy.types.WindowManager.body_language_job
+    del bpy.types.Scene.body_language
+    del bpy.types.Object.body_language
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)
+
+
+def target_armature(context: Any) -> Any | None:
+    """The scene's target armature, else the active object when it is an armature."""
+    target = context.scene.body_language.target
+    if target is not None and target.name in context.scene.objects:
+        return target
+    active = context.active_object
+    return active if is_armature(None, active) else None
