@@ -58,6 +58,7 @@ def test_tiny_tokenizer_reconstructs_far_better_than_the_mean_pose(trained, corp
     assert metrics["finger_mpjpe_cm"] < 0.5 * metrics["finger_mpjpe_cm_mean_pose"]
     assert metrics["face_mae"] < 0.5 * metrics["face_mae_mean_pose"]
     assert metrics["codebook_usage_pct"] > 25
+    assert metrics["window_mismatch"] < 1e-3 and metrics["seam_ratio"] < 1.5
     assert all(metrics[f"{part}_perplexity"] > 4 for part in PARTS)
     # Training logged a periodic evaluation, then the final one, and wrote the checkpoint.
     assert [e["step"] for e in events if e["event"] == "eval"] == [30, STEPS]
