@@ -210,6 +210,13 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
                 "write it here with core.api.save_model_bundle", folder
             )
         raise BodyLanguageError("model folder not found", folder)
+    if not path.is_file() and default:
+        raise BodyLanguageError(
+            "the shipped folder holds the trained tokenizers but no trained language model yet: "
+            "train one with `python -m core train lm --data CORPUS --tokenizers "
+            f"{DEFAULT_MODEL_DIR} --out DIR` and write it here with core.api.save_model_bundle, "
+            "or pass another model folder", path
+        )
     if not path.is_file():
         raise BodyLanguageError(
             f"not a model folder: {MANIFEST_NAME} is missing (write the folder with "
