@@ -24,6 +24,7 @@ from core.errors import BodyLanguageError
 from core.io.audio import load_audio
 from core.tokenizers.audio import AudioTokenizer, UnitStatistics, unit_statistics
 from core.tokenizers.audio_features import FRAME_RATE, SAMPLE_RATE
+from core.train import data_folders
 
 CHECKPOINT_NAME = "audio_tokenizer"
 HELDOUT_SPLITS = ("test", "val")  # the first of these a folder has is the held-out set
@@ -89,7 +90,7 @@ def train_audio_tokenizer(
     for name, value in (("max_hours", max_hours), ("heldout_hours", heldout_hours)):
         if value is not None and not (isinstance(value, int | float) and value > 0):
             raise BodyLanguageError(f"{name} must be a positive number of hours, got {value!r}")
-    roots = _as_dirs(data_dirs)
+    roots = data_folders(data_dirs)
     tokenizer = AudioTokenizer(units, seed=seed, **options)
 
     train_entries = _entries(roots, ("train",), seed)
@@ -159,18 +160,6 @@ def train_audio_tokenizer(
     if progress:
         print(report.summary(), file=sys.stderr)
     return report
-
-
-def _as_dirs(data_dirs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    if isinstance(data_dirs, str | os.PathLike):
-        data_dirs = [data_dirs]
-    roots = [Path(d) for d in data_dirs]
-    if not roots:
-        raise BodyLanguageError("no data folders given")
-    for root in roots:
-        if not root.is_dir():
-            raise BodyLanguageError("data folder not found", root)
-    return roots
 
 
 def _entries(roots: list[Path], splits: tuple[str, ...], seed: int) -> list[CorpusEntry]:

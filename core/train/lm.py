@@ -56,6 +56,7 @@ from core.lm.tasks import (
     evaluation_examples,
 )
 from core.tokenizers.vocabulary import TASKS, Vocabulary
+from core.train import data_folders
 
 CHECKPOINT_NAME = "lm"
 STATE_NAME = "lm_training"
@@ -280,18 +281,6 @@ def _to_device(batch: Mapping[str, torch.Tensor], device: torch.device) -> dict[
 # --- training -------------------------------------------------------------------------------------
 
 
-def _as_dirs(data_dirs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    if isinstance(data_dirs, (str, os.PathLike)):
-        data_dirs = [data_dirs]
-    roots = [Path(d) for d in data_dirs]
-    if not roots:
-        raise BodyLanguageError("no data folders given")
-    for root in roots:
-        if not root.is_dir():
-            raise BodyLanguageError("data folder not found", root)
-    return roots
-
-
 def _positive(name: str, value: Any, allow_zero: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
         kind = "non-negative" if allow_zero else "positive"
@@ -393,7 +382,7 @@ def train_lm(
     if not (isinstance(data_fraction, (int, float)) and 0.0 < data_fraction <= 1.0):
         raise BodyLanguageError(f"data_fraction must be in (0, 1], got {data_fraction!r}")
     plan = stage_plan(stage, steps, pretrain, pretrain_share)
-    roots = _as_dirs(data_dirs)
+    roots = data_folders(data_dirs)
     out = Path(out_dir)
     log = log or _default_log
 

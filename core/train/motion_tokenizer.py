@@ -39,6 +39,7 @@ from core.tokenizers.motion_vqvae import (
     MotionVQVAEConfig,
     part_config,
 )
+from core.train import data_folders
 
 TOKENIZER_NAME = "motion_tokenizer"
 STATE_NAME = "motion_tokenizer_training"
@@ -96,15 +97,6 @@ def part_configs(config: TrainingConfig, face_space: str) -> dict[str, MotionVQV
 # --- data ---------------------------------------------------------------------------------------
 
 
-def _as_dirs(data_dirs: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    if isinstance(data_dirs, (str, os.PathLike)):
-        return [Path(data_dirs)]
-    dirs = [Path(d) for d in data_dirs]
-    if not dirs:
-        raise BodyLanguageError("no data folders given")
-    return dirs
-
-
 def load_motions(
     data_dirs: str | os.PathLike | Iterable[str | os.PathLike],
     split: str,
@@ -117,7 +109,7 @@ def load_motions(
     from core.corpus.layout import iter_corpus
 
     motions = []
-    for root in _as_dirs(data_dirs):
+    for root in data_folders(data_dirs):
         for entry in iter_corpus(root, split):
             if max_clips is not None and len(motions) >= max_clips:
                 return motions
@@ -335,7 +327,8 @@ def evaluate_motion_tokenizer(
     """
     motions = load_motions(data_dirs, split, tokenizer.fps, max_clips)
     if not motions:
-        raise BodyLanguageError(f"no {split!r} clips in {', '.join(map(str, _as_dirs(data_dirs)))}")
+        folders = ", ".join(map(str, data_folders(data_dirs)))
+        raise BodyLanguageError(f"no {split!r} clips in {folders}")
     return evaluate_motions(tokenizer, [motion for _, motion in motions])
 
 
@@ -452,7 +445,7 @@ def train_motion_tokenizer(
     train = load_motions(data_dirs, "train")
     if not train:
         raise BodyLanguageError(
-            f"no 'train' clips in {', '.join(map(str, _as_dirs(data_dirs)))}")
+            f"no 'train' clips in {', '.join(map(str, data_folders(data_dirs)))}")
     face_space = common_face_space(train)
     clips = [motion_features(motion) for _, motion in train]
     held_out = [m for _, m in load_motions(data_dirs, "test")]
@@ -528,7 +521,7 @@ def train_motion_tokenizer(
 
     tokenizer.eval()
     metadata: dict[str, Any] = {"config_name": config.name, "steps": completed,
-                                "data": [str(d) for d in _as_dirs(data_dirs)]}
+                                "data": [str(d) for d in data_folders(data_dirs)]}
     if held_out:
         metrics = evaluate_motions(tokenizer, held_out)
         metadata["test_metrics"] = {k: v for k, v in metrics.items() if math.isfinite(v)}
