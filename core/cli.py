@@ -15,7 +15,8 @@ def _corpus_build(args: argparse.Namespace) -> None:
     from core.corpus.build import build_corpus
 
     summary = build_corpus(args.out, hours=args.hours, seed=args.seed, workers=args.workers,
-                           progress=not args.quiet, check=not args.no_check)
+                           progress=not args.quiet, check=not args.no_check,
+                           overwrite=args.overwrite)
     print(summary)
 
 
@@ -69,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", required=True, help="output folder (BEAT2 layout)")
     build.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument("--overwrite", action="store_true",
+                       help="replace a finished corpus already at --out")
     build.add_argument("--no-check", action="store_true",
                        help="skip the per-clip plausibility checks (faster)")
     build.set_defaults(run=_corpus_build)

@@ -159,3 +159,17 @@ def test_an_implausible_performance_is_performed_again(monkeypatch):
     monkeypatch.setattr(plausibility, "check_motion", lambda motion: ["always wrong"])
     with pytest.raises(BodyLanguageError, match="stayed implausible .* always wrong"):
         make_clip(5, 0)
+
+
+def test_a_finished_corpus_is_only_replaced_when_asked(tmp_path):
+    from core.corpus.build import build_corpus
+    from core.errors import BodyLanguageError
+
+    out = tmp_path / "c"
+    build_corpus(out, hours=5 / 3600, seed=3, progress=False)
+    table = (out / "clips.csv").read_bytes()
+    with pytest.raises(BodyLanguageError, match="--overwrite"):
+        build_corpus(out, hours=5 / 3600, seed=4, progress=False)
+    assert (out / "clips.csv").read_bytes() == table
+    build_corpus(out, hours=5 / 3600, seed=4, progress=False, overwrite=True)
+    assert (out / "clips.csv").read_bytes() != table

@@ -45,11 +45,13 @@ def build_corpus(
     workers: int = 1,
     progress: bool = True,
     check: bool = True,
+    overwrite: bool = False,
 ) -> str:
     """Write at least `hours` of clips to `out` (BEAT2 layout); returns a one-paragraph summary.
 
     The same seed always gives the same clips, byte for byte, whatever the worker count.
-    `check` runs the plausibility checks on every clip and stops at the first failure.
+    `check` runs the plausibility checks on every clip; a finished corpus at `out` is only
+    replaced with `overwrite`, an interrupted build always.
     """
     if not hours > 0:
         raise BodyLanguageError(f"--hours must be positive, got {hours}")
@@ -57,9 +59,14 @@ def build_corpus(
         raise BodyLanguageError(f"--workers must be at least 1, got {workers}")
     out = Path(out)
     if out.exists() and any(out.iterdir()):
-        if not (out / "clips.csv").is_file() and not (out / ".building").is_file():
+        interrupted = (out / ".building").is_file()
+        if not (out / "clips.csv").is_file() and not interrupted:
             raise BodyLanguageError("exists and is not a corpus folder; choose another --out", out)
-        # A previous corpus (or an interrupted build) is replaced, never mixed with this one.
+        if not interrupted and not overwrite:
+            raise BodyLanguageError(
+                "already holds a finished corpus; pass --overwrite to replace it", out)
+        # An interrupted build (or a corpus the user chose to replace) is removed, never mixed
+        # with this one.
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     marker = out / ".building"
