@@ -205,7 +205,7 @@ def test_kept_codes_come_back_exactly_and_condition_the_rest(model):
     # kept codes were the decoder's inputs, not the codes the model would have picked.
     with torch.inference_mode():
         memory = model.encode(inputs)
-        hidden = model.decode(model.teacher_forced_motion_inputs(codes), memory)
+        hidden = model.decode(model.teacher_forced_motion_inputs(codes, memory), memory)
         best = torch.stack([logits.argmax(-1) for logits in model.motion_logits(hidden)], -1)
     free = torch.ones_like(codes, dtype=torch.bool)
     free[..., 2] = False
@@ -383,6 +383,7 @@ def test_default_starts_from_minilm_offline_and_references_its_rows(tmp_path, mo
     model = MotionLanguageModel(LMConfig.default())
     with safetensors.safe_open(str(minilm_dir() / "model.safetensors"), "pt") as handle:
         words = handle.get_tensor("embeddings.word_embeddings.weight")
+        layer2_query = handle.get_tensor("encoder.layer.2.attention.self.query.weight")
         layer5_query = handle.get_tensor("encoder.layer.5.attention.self.query.weight")
     table = model.embedding
     assert torch.equal(table.text_weight, words) and not table.text_weight.requires_grad
@@ -391,8 +392,10 @@ def test_default_starts_from_minilm_offline_and_references_its_rows(tmp_path, mo
     assert torch.allclose(table.extra_weight.mean(0), words.mean(0), atol=0.01)
     assert table.extra_weight.std(0).mean() < 0.05 and table.extra_weight.unique(dim=0).shape[0] \
         == table.extra_weight.shape[0]
-    assert torch.equal(model.encoder.encoder.layer[5].attention.self.query.weight, layer5_query)
-    # The decoder's last layer is warm-started from MiniLM's last one.
+    # The encoder keeps MiniLM's first three layers.
+    assert len(model.encoder.encoder.layer) == 3 == model.encoder.config.num_hidden_layers
+    assert torch.equal(model.encoder.encoder.layer[2].attention.self.query.weight, layer2_query)
+    # The decoder's last layer is warm-started from MiniLM's last one, which the encoder drops.
     assert torch.equal(model.decoder.encoder.layer[3].attention.self.query.weight, layer5_query)
 
     files = model.save(tmp_path / "default")

@@ -130,6 +130,15 @@ def test_training_lowers_the_loss_and_writes_a_loadable_checkpoint(data, tmp_pat
     assert header.metadata["training"]["steps"] == 30
     assert header.config["vocabulary"] == model.vocab.to_config()
 
+    # The run also leaves a model folder that the API loads and generates with.
+    from core.api import generate, load_model
+
+    bundle = load_model(report.model_dir, device="cpu")
+    for name, value in model.state_dict().items():
+        assert torch.allclose(bundle.lm.state_dict()[name], value, atol=1e-2), name
+    motion = generate(bundle, duration=2.0, prompt="wave", seed=0)
+    assert motion.num_frames == 60
+
 
 def test_resume_continues_the_step_count_and_the_loss_trajectory(data, tmp_path):
     options = dict(stage="both", steps=10, batch_size=4, save_every_steps=4)

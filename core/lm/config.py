@@ -2,8 +2,10 @@
 
 Three presets:
   tiny     2-layer x 64 encoder and decoder, random init: for tests, trains in seconds.
-  default  encoder = all-MiniLM-L6-v2 (6 x 384, pretrained, from the PyPI package), decoder 4 x 384
-           warm-started from four of MiniLM's layers (cross-attention new); the shipped model.
+  default  encoder = the first 3 of all-MiniLM-L6-v2's 6 layers (x 384, pretrained, from the PyPI
+           package), decoder 4 x 384 warm-started from four of MiniLM's layers (cross-attention
+           new); the shipped model. Three encoder layers halve the cost of a training step on a
+           2-core CPU (11 s -> 6 s for 16 windows) and of the encoder in generation.
   large    12 x 768 encoder and decoder (T5-base-sized), random init: for a GPU and BEAT2.
 
 The model works on WINDOWS of `window_seconds` (10 s by default). The encoder has 512 positions
@@ -62,6 +64,8 @@ class LMConfig:
     decoder_heads: int = 2
     decoder_intermediate: int = 256
     decoder_max_positions: int = 128  # motion steps per window or output tokens, whichever is more
+    # Motion decoder inputs also get the encoder states at their step's time (core/lm/model.py).
+    aligned_memory: bool = True
     dropout: float = 0.1
     # MiniLM's word-piece rows stay as pretrained: not trained, and referenced (not copied) by the
     # checkpoint, which saves ~23 MB in fp16. Only sensible when those rows come from MiniLM.
@@ -85,7 +89,7 @@ class LMConfig:
         values = dict(
             preset="default",
             encoder_init="minilm",
-            encoder_layers=6,
+            encoder_layers=3,
             encoder_hidden=384,
             encoder_heads=12,
             encoder_intermediate=1536,

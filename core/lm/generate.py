@@ -68,8 +68,8 @@ def generate_motion_codes(
         kept = _kept_codes(keep, rows, steps, model)
         codes = torch.empty(rows, steps, len(PARTS), dtype=torch.long, device=model.device)
         cache = model.new_cache() if use_cache else None
-        inputs = model.start_embedding(rows)  # all decoder inputs so far, for the no-cache path
-        step_input = inputs
+        inputs = _with_aligned(model, model.start_embedding(rows), memory, 0)
+        step_input = inputs  # all decoder inputs so far (above), for the no-cache path
         for step in range(steps):
             _check_cancel(cancel)
             if cache is not None:
@@ -84,7 +84,9 @@ def generate_motion_codes(
             forced = kept[:, step]
             chosen = torch.where(forced >= 0, forced, chosen)
             codes[:, step] = chosen
-            step_input = model.motion_step_embedding(chosen).unsqueeze(1)
+            step_input = _with_aligned(
+                model, model.motion_step_embedding(chosen).unsqueeze(1), memory, step + 1
+            )
             if cache is None:
                 inputs = torch.cat([inputs, step_input], dim=1)
             if progress is not None:
@@ -177,6 +179,14 @@ def _evaluating(model: MotionLanguageModel):
             yield
     finally:
         model.train(was_training)
+
+
+def _with_aligned(
+    model: MotionLanguageModel, embeds: torch.Tensor, memory: Memory, step: int
+) -> torch.Tensor:
+    """A motion-mode decoder input at `step` plus that step's aligned encoder states."""
+    aligned = model.aligned_inputs(memory, step, embeds.shape[1])
+    return embeds if aligned is None else embeds + aligned
 
 
 def _check_cancel(cancel: CancelCallback | None) -> None:

@@ -30,7 +30,11 @@ encoder runs once, the decoder once per kind. The loss is the mean over rows of 
 cross-entropy, so a one-token emotion row weighs as much as a 75-step motion row.
 
 Decoder, motion mode: input at step 0 is the `<motion>` embedding, at step t the sum of step t-1's
-four part-code embeddings (from the same table the encoder reads); one forward gives four heads
+four part-code embeddings (from the same table the encoder reads), plus (config `aligned_memory`)
+a projection of the encoder states that sit at step t's time: the mean of the audio units
+overlapping it and the motion-step position t of the input. Cross-attention alone has to learn
+that alignment, and the text before the audio block shifts it in every example; handing it to
+the decoder spares a small model, trained briefly, from learning it. One forward gives four heads
 (one linear layer, split per part), each over its part's codes only, so no other token can appear.
 Token mode: input `<bos>` then the previous token; logits = (transformed hidden) . (embedding rows).
 """
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +76,10 @@ class Memory(NamedTuple):
 
     hidden: torch.Tensor  # (B, S, decoder_hidden)
     mask: torch.Tensor | None  # (B, S) long, None when no position is padding
+    # (B, decoder_max_positions, encoder_hidden): per motion step, the encoder states of the audio
+    # units and the given motion step at that time (zero where there are none); None when the
+    # config has no aligned memory.
+    aligned: torch.Tensor | None = None
 
 
 @dataclass
@@ -139,6 +148,8 @@ class MotionLanguageModel(nn.Module):
         self.decoder = BertModel(_bert_config(config, "decoder"), add_pooling_layer=False)
         if minilm and config.decoder_init == "minilm":
             _warm_start_decoder(self.decoder, self.encoder, config)
+        if minilm:
+            _keep_first_layers(self.encoder, config.encoder_layers)
         # The decoder always receives embeddings; its own 1-row word table would be a dead weight.
         self.decoder.embeddings.word_embeddings = None
 
@@ -156,6 +167,7 @@ class MotionLanguageModel(nn.Module):
 
         width, hidden = config.encoder_hidden, config.decoder_hidden
         self.memory_projection = nn.Linear(width, hidden) if width != hidden else nn.Identity()
+        self.aligned_projection = nn.Linear(width, width) if config.aligned_memory else None
         self.input_projection = nn.Linear(width, hidden) if width != hidden else nn.Identity()
         self.part_sizes = [vocab.part_codes[part] for part in PARTS]
         # Four part heads as one linear layer whose outputs are split per part: one matmul per step.
@@ -167,11 +179,13 @@ class MotionLanguageModel(nn.Module):
         for module in (self.motion_head, self.token_transform[0]):
             nn.init.normal_(module.weight, 0.0, 0.02)
             nn.init.zeros_(module.bias)
-        for module in (self.memory_projection, self.input_projection):
+        for module in (self.memory_projection, self.input_projection, self.aligned_projection):
             if isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, 0.0, 0.02)
                 nn.init.zeros_(module.bias)
 
+        audio = vocab.range("audio")
+        self.audio_ids = (audio.start, audio.stop)
         self.register_buffer("part_starts", torch.tensor([vocab.range(p).start for p in PARTS]),
                              persistent=False)
         self.register_buffer("part_limits", torch.tensor(self.part_sizes), persistent=False)
@@ -209,9 +223,55 @@ class MotionLanguageModel(nn.Module):
             steps = self.motion_step_embedding(motion_codes)
             embeds = torch.where(is_step.unsqueeze(-1), steps, embeds)
         hidden = self.encoder(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
+        aligned = None
+        if self.aligned_projection is not None:
+            aligned = self._aligned_states(hidden, input_ids, mask)
         if mask is not None and bool(mask.all()):
             mask = None  # lets the decoder skip building a cross-attention mask at every step
-        return Memory(self.memory_projection(hidden), mask)
+        return Memory(self.memory_projection(hidden), mask, aligned)
+
+    def _aligned_states(
+        self, hidden: torch.Tensor, input_ids: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """(B, decoder_max_positions, width): per motion step t, the mean encoder state of the
+        audio units overlapping t plus the state of motion-step position t (see the docstring).
+        Audio units and motion steps of a window both start at the window's start."""
+        rows, _, width = hidden.shape
+        steps = self.config.decoder_max_positions
+        valid = torch.ones_like(input_ids, dtype=torch.bool) if mask is None else mask.bool()
+        low, high = self.audio_ids
+        is_audio = (input_ids >= low) & (input_ids < high) & valid
+        is_step = (input_ids == MOTION_STEP) & valid
+        t = torch.arange(steps, device=hidden.device)
+        ratio = self.config.audio_units_per_second / self.config.motion_steps_per_second
+        first = torch.floor(t * ratio).long()
+        last = torch.ceil((t + 1) * ratio).long() - 1  # inclusive
+        width_units = int(math.ceil(ratio)) + 1
+        units = first[:, None] + torch.arange(width_units, device=hidden.device)  # (T, k)
+        aligned = hidden.new_zeros(rows, steps, width)
+        for block, offsets, in_span in (
+            (is_audio, units, units <= last[:, None]),
+            (is_step, t[:, None], torch.ones(steps, 1, dtype=torch.bool, device=hidden.device)),
+        ):
+            count = block.sum(1)  # (B,)
+            start = block.long().argmax(1)  # first position of the block (0 when absent)
+            ok = in_span[None] & (offsets[None] < count[:, None, None])  # (B, T, k)
+            index = (start[:, None, None] + offsets[None]).clamp(max=hidden.shape[1] - 1)
+            states = hidden.gather(1, index.flatten(1)[..., None].expand(-1, -1, width))
+            states = states.view(rows, steps, offsets.shape[1], width) * ok[..., None]
+            aligned = aligned + states.sum(2) / ok.sum(2, keepdim=True).clamp(min=1)
+        return aligned
+
+    def aligned_inputs(self, memory: Memory, first_step: int, count: int) -> torch.Tensor | None:
+        """What motion-mode decoder inputs at steps first_step .. first_step + count - 1 add
+        (B, count, width), or None without aligned memory. Steps past the table get zeros."""
+        if memory.aligned is None or self.aligned_projection is None:
+            return None
+        table = memory.aligned[:, first_step:first_step + count]
+        if table.shape[1] < count:
+            table = torch.cat([table, table.new_zeros(table.shape[0], count - table.shape[1],
+                                                      table.shape[2])], dim=1)
+        return self.aligned_projection(table)
 
     def motion_step_embedding(self, codes: torch.Tensor) -> torch.Tensor:
         """(..., 4) part codes (or negative: not given) -> (..., width), the sum over parts."""
@@ -253,10 +313,13 @@ class MotionLanguageModel(nn.Module):
         bias = self.token_bias if ids is None else self.token_bias[ids]
         return self.embedding.logits(transformed, ids) + bias
 
-    def teacher_forced_motion_inputs(self, codes: torch.Tensor) -> torch.Tensor:
-        """Decoder inputs (B, N, width) for writing `codes` (B, N, 4): start, then steps 0..N-2."""
+    def teacher_forced_motion_inputs(self, codes: torch.Tensor, memory: Memory) -> torch.Tensor:
+        """Decoder inputs (B, N, width) for writing `codes` (B, N, 4): start, then steps 0..N-2,
+        each plus its step's aligned encoder states from `memory`."""
         start = self.start_embedding(codes.shape[0])
-        return torch.cat([start, self.motion_step_embedding(codes[:, :-1])], dim=1)
+        inputs = torch.cat([start, self.motion_step_embedding(codes[:, :-1])], dim=1)
+        aligned = self.aligned_inputs(memory, 0, inputs.shape[1])
+        return inputs if aligned is None else inputs + aligned
 
     def teacher_forced_token_inputs(self, targets: torch.Tensor) -> torch.Tensor:
         start = self.start_embedding(targets.shape[0], token_mode=True)
@@ -313,7 +376,8 @@ class MotionLanguageModel(nn.Module):
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor], float]:
         targets, loss_mask = targets[rows], loss_mask[rows]
         self.check_decoder_length(targets.shape[1])
-        hidden = self.decode(self.teacher_forced_motion_inputs(targets), _rows_of(memory, rows))
+        memory = _rows_of(memory, rows)
+        hidden = self.decode(self.teacher_forced_motion_inputs(targets, memory), memory)
         part_losses, total, correct = {}, torch.zeros_like(targets, dtype=torch.float32), 0
         for index, (part, logits) in enumerate(zip(PARTS, self.motion_logits(hidden), strict=True)):
             target = torch.where(loss_mask[..., index], targets[..., index], IGNORE)
@@ -450,16 +514,24 @@ def _load_minilm(config: LMConfig) -> nn.Module:
     finally:
         hf_logging.set_verbosity(verbosity)
     found = model.config
-    shape = (found.num_hidden_layers, found.hidden_size, found.num_attention_heads,
-             found.intermediate_size, found.max_position_embeddings)
-    wanted = (config.encoder_layers, config.encoder_hidden, config.encoder_heads,
-              config.encoder_intermediate, config.encoder_max_positions)
-    if shape != wanted:
+    shape = (found.hidden_size, found.num_attention_heads, found.intermediate_size,
+             found.max_position_embeddings)
+    wanted = (config.encoder_hidden, config.encoder_heads, config.encoder_intermediate,
+              config.encoder_max_positions)
+    if shape != wanted or config.encoder_layers > found.num_hidden_layers:
         raise BodyLanguageError(
-            f"MiniLM has layers/hidden/heads/intermediate/positions {shape}, the config asks "
-            f"for {wanted}", folder
+            f"MiniLM has {found.num_hidden_layers} layers and hidden/heads/intermediate/positions "
+            f"{shape}; the config asks for {config.encoder_layers} layers and {wanted}", folder
         )
     return model
+
+
+def _keep_first_layers(encoder: nn.Module, count: int) -> None:
+    """Truncate a pretrained encoder to its first `count` layers. The lower layers carry most of
+    the lexical knowledge a prompt needs, and each dropped layer saves a sixth of MiniLM's
+    cost on every window, in training and in generation."""
+    encoder.encoder.layer = encoder.encoder.layer[:count]
+    encoder.config.num_hidden_layers = count
 
 
 def _warm_start_decoder(decoder: nn.Module, encoder: nn.Module, config: LMConfig) -> None:
@@ -467,12 +539,13 @@ def _warm_start_decoder(decoder: nn.Module, encoder: nn.Module, config: LMConfig
     decoder (BERT2BERT-style warm start); cross-attention keeps its fresh initialisation."""
     if (config.decoder_hidden, config.decoder_heads, config.decoder_intermediate) != (
         config.encoder_hidden, config.encoder_heads, config.encoder_intermediate
-    ) or config.decoder_layers > config.encoder_layers:
+    ) or config.decoder_layers > len(encoder.encoder.layer):
         raise BodyLanguageError(
             "decoder_init 'minilm' needs decoder hidden/heads/intermediate equal to the encoder's "
-            "and no more decoder than encoder layers"
+            "and no more decoder layers than MiniLM has"
         )
-    count, available = config.decoder_layers, config.encoder_layers
+    # Spread over all of MiniLM's layers, also those the encoder itself then drops.
+    count, available = config.decoder_layers, len(encoder.encoder.layer)
     sources = [round(i * (available - 1) / max(count - 1, 1)) for i in range(count)]
     with torch.no_grad():
         for target, source in zip(decoder.encoder.layer, sources, strict=True):
@@ -621,4 +694,5 @@ def _no_rows(rows: int, device: torch.device) -> torch.Tensor:
 
 
 def _rows_of(memory: Memory, rows: torch.Tensor) -> Memory:
-    return Memory(memory.hidden[rows], None if memory.mask is None else memory.mask[rows])
+    return Memory(memory.hidden[rows], None if memory.mask is None else memory.mask[rows],
+                  None if memory.aligned is None else memory.aligned[rows])

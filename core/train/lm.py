@@ -59,6 +59,7 @@ from core.tokenizers.vocabulary import TASKS, Vocabulary
 from core.train import data_folders
 
 CHECKPOINT_NAME = "lm"
+MODEL_DIR_NAME = "model"  # out/model/: the trained model with its tokenizers, for load_model
 STATE_NAME = "lm_training"
 LOG_NAME = "lm_training_log.jsonl"
 STAGE_CHOICES = ("pretrain", "posttrain", "both")
@@ -90,6 +91,7 @@ SCHEDULES: dict[str, Schedule] = {
 @dataclass
 class LMTrainingReport:
     checkpoint: Path  # out/lm (its .json and .safetensors)
+    model_dir: Path  # out/model: what core.api.load_model (and --model options) read
     steps: int
     stages: dict[str, list[int]]  # stage -> [first step, last step + 1]
     final_loss: float | None
@@ -583,10 +585,13 @@ def _train(
             },
             "evaluation": metrics,
         })
-        emit({"event": "done", "step": completed, "checkpoint": str(checkpoint)})
+        model_dir = _write_model_folder(out / MODEL_DIR_NAME, model, tokenizers_dir, preset)
+        emit({"event": "done", "step": completed, "checkpoint": str(checkpoint),
+              "model": str(model_dir)})
     dist.barrier()
     return LMTrainingReport(
         checkpoint=checkpoint,
+        model_dir=out / MODEL_DIR_NAME,
         steps=completed,
         stages={name: [start, stop] for name, start, stop in plan},
         final_loss=final_loss,
@@ -599,6 +604,27 @@ def _train(
 
 
 # --- command line ---------------------------------------------------------------------------------
+
+
+def _write_model_folder(
+    folder: Path, model: torch.nn.Module, tokenizers_dir: Path, preset: str
+) -> Path:
+    """The trained model beside its tokenizers as one folder `core.api.load_model` reads, so a
+    finished run can be evaluated, used in Blender or shipped without another step."""
+    from core.api import save_model_bundle
+    from core.lm.dataset import tokenizer_paths
+    from core.tokenizers.audio import AudioTokenizer
+    from core.tokenizers.motion_vqvae import MotionTokenizer
+
+    motion_path, audio_path = tokenizer_paths(tokenizers_dir)
+    was_training = model.training
+    model.eval()
+    try:
+        save_model_bundle(folder, model, MotionTokenizer.load(motion_path),
+                          AudioTokenizer.load(audio_path), name=preset)
+    finally:
+        model.train(was_training)
+    return folder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
