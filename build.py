@@ -1,5 +1,6 @@
 """Task runner for Body Language (standard library only).
 
+    python build.py demo [--model DIR]      .venv, then a demo scene: out/demo.blend + preview
     python build.py test [pytest args...]   venvs + pinned requirements, ruff, pytest
     python build.py extension [--wheels]    dist/body_language-<version>.zip for Blender
     python build.py lint                    ruff
@@ -16,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import venv
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -342,6 +344,96 @@ def command_extension(with_wheels: bool, out_dir: Path) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- demo
+
+DEMO_DIR = ROOT / "demo"
+DEMO_AUDIO = DEMO_DIR / "sample_dialogue.wav"
+DEMO_TRANSCRIPT = DEMO_DIR / "sample_dialogue.txt"
+DEMO_SCRIPT = DEMO_DIR / "run_demo.py"
+DEMO_PROMPT = "wave hello, then talk with your hands"
+DEFAULT_MODEL_DIR = ROOT / "core" / "checkpoints" / "default"
+MODEL_MANIFEST = "model.json"
+DEMO_RESOLUTION = (480, 360)
+DEMO_SAMPLES = 16
+
+
+def demo_model_problem(model_dir: Path, is_default: bool) -> str | None:
+    """One line saying why `model_dir` cannot animate the demo, or None when it can."""
+    if (model_dir / MODEL_MANIFEST).is_file():
+        return None
+    if is_default:
+        return (f"the shipped model is not there yet ({model_dir / MODEL_MANIFEST} is missing); "
+                "train one (README, 'Training your own model') and run "
+                "`python build.py demo --model data/lm/model`")
+    return (f"{model_dir} is not a model folder (it has no {MODEL_MANIFEST}); pass a folder "
+            "written by core.api.save_model_bundle")
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """'WIDTHxHEIGHT' as two positive whole numbers (an argparse type)."""
+    match = re.fullmatch(r"(\d+)x(\d+)", text.strip().lower())
+    if match is None or min(int(match[1]), int(match[2])) < 16:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT of at least 16x16, got {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def demo_command(python: Path, extension: Path, model_dir: Path, out_dir: Path,
+                 resolution: tuple[int, int], samples: int, prompt: str) -> list[str]:
+    """The Blender-side demo script run by the venv's Python (bpy is a module there)."""
+    return [str(python), str(DEMO_SCRIPT),
+            "--extension", str(extension), "--worker-python", str(python),
+            "--model", str(model_dir.resolve()), "--audio", str(DEMO_AUDIO),
+            "--transcript", str(DEMO_TRANSCRIPT), "--prompt", prompt,
+            "--out", str(out_dir.resolve()), "--resolution", "x".join(map(str, resolution)),
+            "--samples", str(samples)]
+
+
+def run_demo(python: Path, model_dir: Path, out_dir: Path,
+             resolution: tuple[int, int] = DEMO_RESOLUTION, samples: int = DEMO_SAMPLES,
+             prompt: str = DEMO_PROMPT) -> tuple[Path, Path] | None:
+    """Build the extension, run the demo in headless Blender; (blend, preview) or None."""
+    with tempfile.TemporaryDirectory(prefix="body-language-demo-") as scratch:
+        log("building the extension")
+        extension = build_extension(ROOT, Path(scratch) / "dist")
+        # Installing the extension writes to Blender's user folder: a throwaway one, so the
+        # user's own Blender configuration is never touched.
+        env = {**os.environ, "BLENDER_USER_RESOURCES": str(Path(scratch) / "blender-user")}
+        # The add-on must come from the installed extension, not from an inherited path.
+        env.pop("PYTHONPATH", None)
+        command = demo_command(python, extension, model_dir, out_dir, resolution, samples,
+                               prompt)
+        if subprocess.run(command, cwd=ROOT, env=env).returncode != 0:
+            return None
+    outputs = (out_dir / "demo.blend", out_dir / "demo_preview.png")
+    return outputs if all(path.is_file() for path in outputs) else None
+
+
+def command_demo(model_dir: Path | None, out_dir: Path, resolution: tuple[int, int],
+                 samples: int, prompt: str) -> int:
+    started = time.monotonic()
+    # Checked before the venv: a missing model should not cost an install first.
+    chosen = model_dir or DEFAULT_MODEL_DIR
+    problem = demo_model_problem(chosen, is_default=model_dir is None)
+    if problem is not None:
+        print(f"[build] demo: {problem}", file=sys.stderr)
+        return 2
+    for path in (DEMO_AUDIO, DEMO_TRANSCRIPT):
+        if not path.is_file():
+            print(f"[build] demo: {path} is missing; make it with "
+                  f"`.venv/bin/python {DEMO_DIR.name}/make_sample_dialogue.py`", file=sys.stderr)
+            return 2
+    python = ensure_venv(ROOT / VENV_DIR_NAME, ROOT / "requirements.txt")
+    outputs = run_demo(python, chosen, out_dir, resolution, samples, prompt)
+    if outputs is None:
+        print("[build] demo failed (the reason is above)", file=sys.stderr)
+        return 1
+    blend, preview = outputs
+    log(f"demo done in {time.monotonic() - started:.0f} s")
+    log(f"scene:   {blend}")
+    log(f"preview: {preview}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- command line
 
 
@@ -355,6 +447,18 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     extension.add_argument("--out-dir", type=Path, default=ROOT / "dist",
                            help="where the zip goes (default: dist/)")
     commands.add_parser("lint", help="ruff check")
+    demo = commands.add_parser(
+        "demo", help="animate the sample dialogue: out/demo.blend and out/demo_preview.png")
+    demo.add_argument("--model", type=Path, default=None,
+                      help="model folder (default: the shipped core/checkpoints/default)")
+    demo.add_argument("--out", type=Path, default=ROOT / "out",
+                      help="where demo.blend and demo_preview.png go (default: out/)")
+    demo.add_argument("--resolution", type=parse_resolution, default=DEMO_RESOLUTION,
+                      help="size of one preview frame, WIDTHxHEIGHT (default: 480x360)")
+    demo.add_argument("--samples", type=int, default=DEMO_SAMPLES,
+                      help="Cycles samples per preview frame (default: 16)")
+    demo.add_argument("--prompt", default=DEMO_PROMPT,
+                      help=f"what the character does (default: {DEMO_PROMPT!r})")
     args, extra = parser.parse_known_args(list(argv))
     if extra and args.command != "test":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -368,6 +472,8 @@ def main(argv: Sequence[str]) -> int:
         return command_test(extra)
     if args.command == "extension":
         return command_extension(args.wheels, args.out_dir)
+    if args.command == "demo":
+        return command_demo(args.model, args.out, args.resolution, args.samples, args.prompt)
     return command_lint()
 
 

@@ -229,7 +229,12 @@ def test_parse_args_forwards_extra_arguments_to_pytest_only():
     with pytest.raises(SystemExit):
         build.parse_args(["lint", "-x"])
     with pytest.raises(SystemExit):
-        build.parse_args(["demo"])
+        build.parse_args(["deploy"])
+    args, extra = build.parse_args(["demo", "--model", "m", "--resolution", "64x48"])
+    assert (args.model, args.resolution, extra) == (Path("m"), (64, 48), [])
+    assert build.parse_args(["demo"])[0].model is None  # the shipped model
+    with pytest.raises(SystemExit):
+        build.parse_args(["demo", "-x"])
 
 
 def test_pytest_runs_tests_folder_unless_paths_are_given():

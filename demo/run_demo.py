@@ -1,0 +1,151 @@
+"""The demo scene, built in headless Blender (bpy) the way a user builds it in the UI.
+
+    .venv/bin/python demo/run_demo.py --extension ZIP --worker-python PY --model DIR --out DIR
+
+`python build.py demo` runs this with everything prepared; run by hand, give it the extension zip
+from `python build.py extension` and a fresh BLENDER_USER_RESOURCES folder, because installing
+the extension writes to that Blender user folder.
+
+Steps: install and enable the extension, point its preferences at the worker Python and the
+model, put the dialogue on a sound strip at frame 1, Create Character, set the prompt and
+transcript, Generate (in background mode the operator runs its job to the end), save the .blend
+and render a contact sheet of the animation. Nothing here imports torch or the model core:
+generation happens in the add-on's worker process, as in Blender.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+import bpy
+from preview_render import render_contact_sheet, stage_scene
+
+EXTENSION_MODULE = "bl_ext.user_default.body_language"
+FPS = 30
+_started = time.monotonic()
+
+
+def progress(message: str) -> None:
+    print(f"[demo {time.monotonic() - _started:5.1f}s] {message}", flush=True)
+
+
+class DemoError(Exception):
+    """A step failed in a way the user can act on; the message is one line."""
+
+
+def install_extension(zip_path: Path, worker_python: Path, model_dir: Path) -> None:
+    """Install the built extension as Blender's "Install from Disk" does, then set its
+    preferences (the same fields as Preferences > Add-ons > Body Language)."""
+    bpy.ops.extensions.package_install_files(filepath=str(zip_path), repo="user_default",
+                                             enable_on_install=True)
+    addon = bpy.context.preferences.addons.get(EXTENSION_MODULE)
+    if addon is None:
+        raise DemoError(f"installing {zip_path} did not enable {EXTENSION_MODULE}")
+    addon.preferences.worker_python = str(worker_python)
+    addon.preferences.checkpoint = str(model_dir)
+
+
+def add_dialogue(scene: bpy.types.Scene, wav: Path) -> bpy.types.Strip:
+    """The dialogue as a sound strip at frame 1, packed so the .blend carries its audio."""
+    editor = scene.sequence_editor_create()
+    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    strip = strips.new_sound("dialogue", str(wav), 1, 1)
+    strip.sound.pack()
+    scene.frame_start = strip.frame_final_start
+    scene.frame_end = strip.frame_final_end - 1
+    return strip
+
+
+def create_character(prompt: str, transcript: str) -> bpy.types.Object:
+    """Create Character, then the prompt and transcript as typed into the panel."""
+    bpy.ops.body_language.create_character(name="Speaker")
+    armature = bpy.context.scene.body_language.target
+    settings = armature.body_language
+    settings.prompt = prompt
+    text = bpy.data.texts.new("dialogue transcript")
+    text.from_string(transcript)
+    settings.transcript = text
+    return armature
+
+
+def generate() -> str:
+    """Press Generate; the add-on's worker runs the model. Returns the add-on's report."""
+    try:
+        result = bpy.ops.body_language.generate()
+    except RuntimeError:
+        # An operator that reports an error raises here; its report says what went wrong.
+        result = {"CANCELLED"}
+    report = bpy.context.window_manager.body_language_job.last_report
+    if result != {"FINISHED"}:
+        raise DemoError(report)
+    return report
+
+
+def shut_down_worker() -> None:
+    # The worker holds the model in memory; stop it before this process exits.
+    importlib.import_module(EXTENSION_MODULE + ".runtime").shutdown_shared()
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    return int(width), int(height)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--extension", type=Path, required=True, help="the built extension zip")
+    parser.add_argument("--worker-python", type=Path, required=True,
+                        help="a Python with torch (the project's .venv)")
+    parser.add_argument("--model", type=Path, required=True, help="model folder (model.json)")
+    parser.add_argument("--audio", type=Path, required=True, help="dialogue wav")
+    parser.add_argument("--transcript", type=Path, required=True, help="the wav's transcript")
+    parser.add_argument("--prompt", required=True, help="what the character does")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="folder for demo.blend and demo_preview.png")
+    parser.add_argument("--resolution", type=parse_size, default=(480, 360),
+                        help="one preview frame, WIDTHxHEIGHT")
+    parser.add_argument("--samples", type=int, default=16, help="Cycles samples per frame")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    blend_path = args.out / "demo.blend"
+    preview_path = args.out / "demo_preview.png"
+
+    # An empty scene: no default cube, camera or light.
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    progress(f"installing the extension {args.extension.name}")
+    install_extension(args.extension, args.worker_python, args.model)
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = FPS, 1.0
+    strip = add_dialogue(scene, args.audio)
+    progress(f"sound strip '{strip.name}' at frame {strip.frame_final_start}, "
+             f"frames {scene.frame_start}-{scene.frame_end}")
+    armature = create_character(args.prompt, args.transcript.read_text().strip())
+    progress(f"created {armature.name}; prompt: {args.prompt!r}")
+    progress(f"generating with the model in {args.model}")
+    try:
+        progress(generate())
+    finally:
+        shut_down_worker()
+
+    stage_scene(scene, armature, args.resolution, args.samples)
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend_path.resolve()))
+    progress(f"saved {blend_path}")
+    frames = render_contact_sheet(scene, preview_path, progress)
+    progress(f"rendered frames {', '.join(map(str, frames))} into {preview_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except DemoError as exc:
+        print(f"[demo] {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)
