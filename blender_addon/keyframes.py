@@ -6,7 +6,7 @@ regenerated, muted or edited alone. "BL face" also keys the face channels as cus
 on the armature and, on a "BL face" track of each child mesh's shape keys, the matching keys.
 
 Every new action is filled completely before any track changes, so an error leaves the scene as
-it was. Keys go in with `keyframe_points.add` + `foreach_set`, one key per scene frame, resampled
+it was. Keys go in in bulk (`ActionBuilder.add_curve`), one linear key per scene frame, resampled
 by slerp when the scene's frame rate differs from the motion's.
 """
 
