@@ -224,3 +224,35 @@ def test_two_gloo_processes_follow_the_single_process_loss_curve(data, tmp_path,
             _rank, args=(2, _free_port(), data, tmp_path / "odd", {**options, "batch_size": 3}),
             nprocs=2, start_method="fork",
         )
+
+
+def test_new_rows_start_from_the_tokenizers_codebooks(data):
+    from core.lm.config import LMConfig
+    from core.train.lm import _parameter_groups, _vocabulary, init_new_rows_from_tokenizers
+
+    tokenize_corpus(data["corpus"], data["tokenizers"], default_cache_dir(data["cache"],
+                    data["corpus"]), progress=False)
+    vocab = _vocabulary([default_cache_dir(data["cache"], data["corpus"])])
+    torch.manual_seed(0)
+    model = MotionLanguageModel(LMConfig.tiny(vocabulary=vocab.to_config()))
+    before = model.embedding.extra_weight.detach().clone()
+    init_new_rows_from_tokenizers(model, data["tokenizers"], seed=0)
+    table = model.embedding
+    text_spread = table.text_weight.std(0)
+    codebook = MotionTokenizer.load(data["tokenizers"] / "motion_tokenizer").models["face"] \
+        .quantizer.codebook.float()
+    for name in ("audio", *PARTS):
+        span = vocab.range(name)
+        rows = table.extra_weight[span.start - vocab.text_size:span.stop - vocab.text_size]
+        # As spread out as the word rows, not near-copies of one vector.
+        assert torch.allclose(rows.std(0), text_spread, rtol=1e-3)
+        if name == "face":
+            # Codes far apart in the codebook are far apart as embeddings (random projection).
+            near = torch.corrcoef(torch.stack([torch.pdist(codebook), torch.pdist(rows)]))[0, 1]
+            assert near > 0.5
+    # Special, emotion and task rows keep their initialisation.
+    rest = vocab.range("emotion").start - vocab.text_size
+    assert torch.equal(table.extra_weight[rest:], before[rest:])
+    groups = _parameter_groups(model, 0.01)
+    assert [g["lr_scale"] for g in groups] == [1.0, 1.0, 5.0]
+    assert groups[2]["params"] == [table.extra_weight]

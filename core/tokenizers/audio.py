@@ -317,6 +317,12 @@ class AudioTokenizer:
         if not self.is_fitted:
             raise BodyLanguageError("the audio tokenizer is not trained: call fit() or load()")
 
+    @property
+    def centroids(self) -> np.ndarray:
+        """(num_units, feature_dim) the k-means centres, in the normalised feature space."""
+        self._require_fitted()
+        return self._centroids.copy()
+
     # --- checkpoints -------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> CheckpointFiles:

@@ -55,6 +55,7 @@ from core.lm.tasks import (
     collate,
     evaluation_examples,
 )
+from core.skeleton import PARTS
 from core.tokenizers.vocabulary import TASKS, Vocabulary
 from core.train import data_folders
 
@@ -300,15 +301,66 @@ def _vocabulary(caches: Sequence[Path]) -> Vocabulary:
     return Vocabulary(MINILM_TEXT_SIZE, first["audio_units"], first["part_codes"])
 
 
+NEW_ROWS_LR_SCALE = 5.0
+
+
 def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     # No decay on biases, LayerNorm and embedding tables: decaying them only shrinks useful rows.
-    decay, keep = [], []
+    # The new vocabulary rows (audio units, part codes, ...) start from scratch while everything
+    # around them is pretrained, and each row only gets a gradient when its token occurs: they
+    # learn at NEW_ROWS_LR_SCALE x the schedule's rate.
+    decay, keep, new_rows = [], [], []
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
             continue
+        if name.endswith("word_embeddings.extra_weight"):
+            new_rows.append(parameter)
+            continue
         is_matrix = parameter.dim() >= 2 and "embedding" not in name and "_weight" not in name
         (decay if is_matrix else keep).append(parameter)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": keep, "weight_decay": 0.0}]
+    return [{"params": decay, "weight_decay": weight_decay, "lr_scale": 1.0},
+            {"params": keep, "weight_decay": 0.0, "lr_scale": 1.0},
+            {"params": new_rows, "weight_decay": 0.0, "lr_scale": NEW_ROWS_LR_SCALE}]
+
+
+def init_new_rows_from_tokenizers(
+    model: torch.nn.Module, tokenizers_dir: str | os.PathLike, seed: int = 0
+) -> None:
+    """Start the embedding rows of audio units and part codes from what the tokenizers learned:
+    each part's VQ-VAE codebook and the audio k-means centres, randomly projected to the
+    embedding width and scaled to the pretrained word rows' spread. Codes that decode to similar
+    motion (units of similar sound) then start close together, and every row starts as distinct
+    from the others as word pieces are, instead of as near-copies of the mean word."""
+    from core.lm.dataset import tokenizer_paths
+    from core.tokenizers.audio import AudioTokenizer
+    from core.tokenizers.motion_vqvae import MotionTokenizer
+
+    motion_path, audio_path = tokenizer_paths(tokenizers_dir)
+    motion, audio = MotionTokenizer.load(motion_path), AudioTokenizer.load(audio_path)
+    table = model.embedding
+    vocab = model.vocab
+    text = table.text_weight.detach().float()
+    center, spread = text.mean(0), text.std(0)
+    generator = torch.Generator().manual_seed(seed)
+    sources = {part: motion.models[part].quantizer.codebook.detach().float().cpu()
+               for part in PARTS}
+    sources["audio"] = torch.as_tensor(audio.centroids, dtype=torch.float32)
+    with torch.no_grad():
+        for name, vectors in sources.items():
+            rows = vocab.range(name)
+            if vectors.shape[0] != len(rows):
+                raise BodyLanguageError(
+                    f"the {name} tokenizer has {vectors.shape[0]} entries, the model's vocabulary "
+                    f"{len(rows)}", tokenizers_dir
+                )
+            standard = (vectors - vectors.mean(0)) / vectors.std(0).clamp(min=1e-6)
+            projection = torch.randn(standard.shape[1], text.shape[1], generator=generator)
+            projected = standard @ projection
+            projected = (projected - projected.mean(0)) / projected.std(0).clamp(min=1e-6)
+            start = rows.start - table.text_size
+            table.extra_weight[start:start + len(rows)] = (
+                center + spread * projected
+            ).to(table.extra_weight.dtype)
 
 
 def _adamw(groups: list[dict[str, Any]], lr: float) -> torch.optim.Optimizer:
@@ -453,7 +505,9 @@ def _train(
     held_out = evaluation_examples(test_clips, ctx, TASKS, eval_count, seed) if test_clips else {}
 
     torch.manual_seed(seed)  # identical initial weights on every rank
-    model = MotionLanguageModel(lm_config).to(dist.device)
+    model = MotionLanguageModel(lm_config)
+    init_new_rows_from_tokenizers(model, tokenizers_dir, seed)
+    model = model.to(dist.device)
     model.train()
     optimizer = _adamw(_parameter_groups(model, weight_decay), lr)
     # Frozen weights (MiniLM's word-piece rows) come from the package on every start: the
@@ -521,7 +575,7 @@ def _train(
         for step in range(start_step, steps):
             stage = _stage_at(plan, step)
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate(step, steps, lr, warmup_steps)
+                group["lr"] = learning_rate(step, steps, lr, warmup_steps) * group["lr_scale"]
             torch.manual_seed(_seed_for(seed, step, dist.rank))  # dropout: same on resume
             batch = _to_device(collate(samplers[stage].batch(step, rows), vocab), dist.device)
             optimizer.zero_grad(set_to_none=True)
