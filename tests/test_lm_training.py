@@ -254,5 +254,21 @@ def test_new_rows_start_from_the_tokenizers_codebooks(data):
     rest = vocab.range("emotion").start - vocab.text_size
     assert torch.equal(table.extra_weight[rest:], before[rest:])
     groups = _parameter_groups(model, 0.01)
-    assert [g["lr_scale"] for g in groups] == [1.0, 1.0, 5.0]
-    assert groups[2]["params"] == [table.extra_weight]
+    fast = [g for g in groups if g["lr_scale"] == 5.0]
+    assert len(fast) == 1 and fast[0]["params"] == [table.extra_weight]  # tiny: random init
+    assert sum(len(g["params"]) for g in groups) == sum(
+        1 for p in model.parameters() if p.requires_grad)
+
+
+def test_a_warm_started_model_trains_its_fresh_weights_faster():
+    from core.lm.config import LMConfig
+    from core.train.lm import _parameter_groups
+
+    model = MotionLanguageModel(LMConfig.default())
+    scales = {id(p): g["lr_scale"] for g in _parameter_groups(model, 0.01) for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert scales[id(named["motion_head.weight"])] == 5.0
+    cross = next(n for n in named if "crossattention" in n)
+    assert scales[id(named[cross])] == 5.0
+    assert scales[id(named["encoder.encoder.layer.0.attention.self.query.weight"])] == 1.0
+    assert scales[id(named["decoder.encoder.layer.0.attention.self.query.weight"])] == 1.0
