@@ -176,16 +176,40 @@ class BoneMap:
             raise AddonInputError(f"{source}: {error}") from None
 
 
+# Parsed preset files by path, with the file signature they were read at: every write and
+# every panel redraw lists the presets, and a file only needs parsing again when it changed.
+_LOADED: dict[Path, tuple[tuple[int, ...], BoneMap]] = {}
+
+
+def _file_signature(path: Path) -> tuple[int, ...] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    # A save replaces the file (a new inode), so even a rewrite within one mtime tick shows.
+    return stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino
+
+
 def load_bone_map(path: str | Path) -> BoneMap:
-    """Read a bone map preset; a bad file raises AddonInputError naming it."""
+    """Read a bone map preset; a bad file raises AddonInputError naming it.
+
+    An unchanged file is parsed once; callers share the BoneMap, which they treat as a value.
+    """
     path = Path(path)
+    signature = _file_signature(path)
+    cached = _LOADED.get(path)
+    if signature is not None and cached is not None and cached[0] == signature:
+        return cached[1]
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AddonInputError(f"bone map file does not exist: {path}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise AddonInputError(f"bone map {path} is not readable JSON ({error})") from None
-    return BoneMap.from_json(payload, str(path))
+    bone_map = BoneMap.from_json(payload, str(path))
+    if signature is not None and signature == _file_signature(path):
+        _LOADED[path] = (signature, bone_map)
+    return bone_map
 
 
 def save_bone_map(bone_map: BoneMap, path: str | Path) -> Path:
@@ -372,11 +396,16 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
 
 
+# The SMPL-X tree, looked up once: alignments ask for every mapped joint's children.
+_CHILDREN = tuple(children(joint) for joint in range(NUM_JOINTS))
+_PRIMARY_CHILD = tuple(primary_child(joint) for joint in range(NUM_JOINTS))
+
+
 def _direction_child(joint: int, mapped: set[int]) -> int | None:
     """The first mapped joint down this joint's primary chain (spine1 -> spine3 without spine2)."""
-    child = primary_child(joint)
+    child = _PRIMARY_CHILD[joint]
     while child is not None and child not in mapped:
-        child = primary_child(child)
+        child = _PRIMARY_CHILD[child]
     return child
 
 
@@ -395,12 +424,15 @@ def _alignments(target: TargetRig) -> tuple[np.ndarray, tuple[int, ...]]:
     smplx_rest = default_rest_positions() @ target.smplx_to_armature.T
     smplx_tails = rest_tail_positions() @ target.smplx_to_armature.T
     mapped = set(target.joints)
-    alignment = np.empty((len(target.joints), 3, 3))
+    index = {joint: m for m, joint in enumerate(target.joints) if not target.extra[m]}
+    count = len(target.joints)
+    target_dirs = np.empty((count, 3))
+    smplx_dirs = np.empty((count, 3))
     direction_children = []
     for m, joint in enumerate(target.joints):
         if target.extra[m]:
-            # Turned with its joint's own bone (listed just before it), so aligned alike.
-            alignment[m] = alignment[target.index_of_joint(joint)]
+            # Aligned like its joint's own bone (filled in below); any vector serves here.
+            target_dirs[m] = smplx_dirs[m] = (0.0, 1.0, 0.0)
             direction_children.append(-1)
             continue
         child = _direction_child(joint, mapped)
@@ -408,21 +440,27 @@ def _alignments(target: TargetRig) -> tuple[np.ndarray, tuple[int, ...]]:
         if child is None:
             # A chain end: the target bone's own axis stands for the SMPL-X bone.
             target_dir = target.y_axes[m]
-            smplx_dir = smplx_tails[joint] - smplx_rest[joint]
+            smplx_dirs[m] = smplx_tails[joint] - smplx_rest[joint]
         else:
-            c = target.joints.index(child)
-            target_dir = target.heads[c] - target.heads[m]
-            smplx_dir = smplx_rest[child] - smplx_rest[joint]
-        if np.linalg.norm(target_dir) < 1e-9:
-            target_dir = target.y_axes[m]
-        swing = rotation_between(target_dir, smplx_dir)
-        others = [k for k in children(joint) if k in mapped and k != child]
+            target_dir = target.heads[index[child]] - target.heads[m]
+            smplx_dirs[m] = smplx_rest[child] - smplx_rest[joint]
+        target_dirs[m] = target.y_axes[m] if np.linalg.norm(target_dir) < 1e-9 else target_dir
+    # One batched call: every step of rotation_between is elementwise, so each bone's swing
+    # is what a call of its own would give.
+    alignment = rotation_between(target_dirs, smplx_dirs)
+    for m, joint in enumerate(target.joints):
+        if target.extra[m]:
+            # Turned with its joint's own bone (listed just before it), so aligned alike.
+            alignment[m] = alignment[index[joint]]
+            continue
+        child = _direction_child(joint, mapped)
+        others = [k for k in _CHILDREN[joint] if k in mapped and k != child]
         if others:
-            indices = [target.joints.index(k) for k in others]
+            swing = alignment[m]
+            indices = [index[k] for k in others]
             moved = _unit((target.heads[indices] - target.heads[m]) @ swing.T)
             wanted = _unit(smplx_rest[others] - smplx_rest[joint])
-            swing = _twist_about(_unit(smplx_dir), moved, wanted) @ swing
-        alignment[m] = swing
+            alignment[m] = _twist_about(_unit(smplx_dirs[m]), moved, wanted) @ swing
     return alignment, tuple(direction_children)
 
 
@@ -473,14 +511,69 @@ def _smplx_positions(world: np.ndarray) -> np.ndarray:
     return positions
 
 
-def _world_quaternions(local: np.ndarray) -> np.ndarray:
-    """(K, 55, 4) world rotations from local ones, one batched product per tree level."""
+# The solve keeps quaternions component-major, (4, bones, frames): each of w, x, y, z is one
+# contiguous block, so every product below streams through memory instead of striding over
+# (frames, bones, 4). The arithmetic is quaternion_multiply's, term for term, so the results
+# are the same bit for bit.
+
+
+def _components(quaternions: np.ndarray) -> np.ndarray:
+    """(K, M, 4) quaternions as a contiguous (4, M, K) array."""
+    return np.ascontiguousarray(np.asarray(quaternions, dtype=np.float64).transpose(2, 1, 0))
+
+
+def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product a * b of component-major quaternions ([4, ...], the rest broadcasts),
+    in quaternion_multiply's order of operations, into preallocated rows."""
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    shape = np.broadcast_shapes(aw.shape, bw.shape)
+    product = np.empty((4,) + shape)
+    term = np.empty(shape)
+    w, x, y, z = product
+    np.multiply(aw, bw, out=w)
+    w -= np.multiply(ax, bx, out=term)
+    w -= np.multiply(ay, by, out=term)
+    w -= np.multiply(az, bz, out=term)
+    np.multiply(aw, bx, out=x)
+    x += np.multiply(ax, bw, out=term)
+    x += np.multiply(ay, bz, out=term)
+    x -= np.multiply(az, by, out=term)
+    np.multiply(aw, by, out=y)
+    y -= np.multiply(ax, bz, out=term)
+    y += np.multiply(ay, bw, out=term)
+    y += np.multiply(az, bx, out=term)
+    np.multiply(aw, bz, out=z)
+    z += np.multiply(ax, by, out=term)
+    z -= np.multiply(ay, bx, out=term)
+    z += np.multiply(az, bw, out=term)
+    return product
+
+
+def _conjugate(quaternions: np.ndarray) -> np.ndarray:
+    """Conjugate of component-major quaternions (negation is exact, as is * -1.0)."""
+    conjugate = np.empty_like(quaternions)
+    conjugate[0] = quaternions[0]
+    np.negative(quaternions[1:], out=conjugate[1:])
+    return conjugate
+
+
+def _per_bone(quaternions: np.ndarray) -> np.ndarray:
+    """(M, 4) constant quaternions as (4, M, 1), to broadcast over frames."""
+    return np.asarray(quaternions, dtype=np.float64).T[:, :, None]
+
+
+# (joints, their parents) per tree level below the root, for one gather per level.
+_LEVEL_INDICES = tuple((np.array(level), np.array([PARENTS[j] for j in level]))
+                       for level in DEPTH_LEVELS[1:])
+
+
+def _world_components(local: np.ndarray) -> np.ndarray:
+    """(4, 55, K) world rotations from local ones, one batched product per tree level."""
     world = np.empty_like(local)
     world[:, 0] = local[:, 0]
-    for level in DEPTH_LEVELS[1:]:
-        joints = list(level)
-        parents = [PARENTS[j] for j in joints]
-        world[:, joints] = quaternion_multiply(world[:, parents], local[:, joints])
+    for joints, parents in _LEVEL_INDICES:
+        world[:, joints] = _product(world[:, parents], local[:, joints])
     return world
 
 
@@ -491,47 +584,49 @@ def solve_pose_channels(
 
     local_quaternions: (K, 55, 4) SMPL-X rotations in each parent's frame; trans (K, 3) metres.
     Works on quaternions throughout: the products of many small matrices cost several times
-    more in numpy.
+    more in numpy. The quaternions returned are a (K, M, 4) view of component-major memory.
     """
     conversion = matrix_to_quaternion(target.smplx_to_armature)
-    world = _world_quaternions(np.asarray(local_quaternions, dtype=np.float64))
+    world = _world_components(_components(local_quaternions))
     joints = list(target.joints)
     # G = C R C^-1: the SMPL-X world rotations acting in armature space.
-    g = quaternion_multiply(quaternion_multiply(conversion, world[:, joints]),
-                            quaternion_conjugate(conversion))
+    g = _product(_product(conversion[:, None, None], world[:, joints]),
+                 quaternion_conjugate(conversion)[:, None, None])
     aligned_rest = matrix_to_quaternion(target.alignment @ target.rest)
-    targets = quaternion_multiply(g, aligned_rest)
+    targets = _product(g, _per_bone(aligned_rest))
     if _needs_positions(target):
-        positions = _smplx_positions(world) @ target.smplx_to_armature.T
+        world_rows = world.transpose(2, 1, 0)
+        positions = _smplx_positions(world_rows) @ target.smplx_to_armature.T
         rest = default_rest_positions() @ target.smplx_to_armature.T
         for m, joint in enumerate(joints):
             child = target.direction_child[m]
             if child < 0 or PARENTS[child] == joint:
                 continue
             # The rig skips joints here: bend the bone to aim where the SMPL-X chain arrives.
-            aimed = quaternion_apply(g[:, m], _unit(rest[child] - rest[joint]))
+            aimed = quaternion_apply(g[:, m].T, _unit(rest[child] - rest[joint]))
             actual = positions[:, child] - positions[:, joint]
-            targets[:, m] = quaternion_multiply(quaternion_between(aimed, actual), targets[:, m])
+            targets[:, m] = _product(quaternion_between(aimed, actual).T, targets[:, m])
     rest = matrix_to_quaternion(target.rest)
     for m, joint in enumerate(joints):
         if target.extra[m]:
             own = target.index_of_joint(joint)
             welded = quaternion_multiply(quaternion_conjugate(rest[own]), rest[m])
-            targets[:, m] = quaternion_multiply(targets[:, own], welded)
+            targets[:, m] = _product(targets[:, own], welded[:, None])
     # basis = Rest_j^-1 Rest_k W_k^-1 W_j, or Rest_j^-1 W_j for bones that follow nothing.
     follows = np.array(target.follows)
+    following = follows >= 0
     relative = quaternion_multiply(quaternion_conjugate(rest), rest[np.maximum(follows, 0)])
-    followed = np.where((follows >= 0)[:, None], quaternion_conjugate(targets[:, np.maximum(
-        follows, 0)]), [1.0, 0.0, 0.0, 0.0])
-    relative = np.where((follows >= 0)[:, None], relative, quaternion_conjugate(rest))
-    quaternions = quaternion_multiply(quaternion_multiply(relative, followed), targets)
+    relative = np.where(following[:, None], relative, quaternion_conjugate(rest))
+    followed = _conjugate(targets[:, np.maximum(follows, 0)])
+    followed[:, ~following] = np.array([1.0, 0.0, 0.0, 0.0])[:, None, None]
+    quaternions = _product(_product(_per_bone(relative), followed), targets)
     root = target.root_index
     location = None
     if root is not None:
         metres = np.asarray(trans, dtype=np.float64) @ target.smplx_to_armature.T
         armature = metres * (target.leg_scale * target.armature_units_per_metre)
         location = armature @ target.rest[root]  # = Rest_root^T delta, row-vector form
-    return PoseChannels(quaternions, location)
+    return PoseChannels(quaternions.transpose(2, 1, 0), location)
 
 
 def smplx_from_pose_channels(
