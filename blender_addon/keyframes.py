@@ -141,7 +141,12 @@ class _Prepared:
 
 def _prepare(motion: MotionArrays, target: TargetRig, start_frame: int, fps: float) -> _Prepared:
     positions = sample_positions(motion.num_frames, motion.fps, fps)
-    local = make_continuous(axis_angle_to_quaternion(motion.poses))
+    # The rotations are laid out component-major in memory: (3, 55, frames) behind the usual
+    # (frames, 55, 3) view. The quaternion math keeps that layout, so each component of each bone
+    # is one contiguous run, and it is the layout solve_pose_channels works in: it takes these
+    # quaternions without a transposing copy. Only memory order changes, never a value.
+    poses = np.ascontiguousarray(motion.poses.transpose(2, 1, 0)).transpose(2, 1, 0)
+    local = make_continuous(axis_angle_to_quaternion(poses))
     local = resample_quaternions(local, positions)
     trans = resample_linear(motion.trans, positions)
     channels = solve_pose_channels(target, local, trans)
