@@ -157,22 +157,31 @@ def check_compatible(
 def save_model_bundle(
     folder: str | os.PathLike,
     lm: MotionLanguageModel,
-    motion_tokenizer: MotionTokenizer,
-    audio_tokenizer: AudioTokenizer,
+    motion_tokenizer: MotionTokenizer | None,
+    audio_tokenizer: AudioTokenizer | None,
     name: str = "default",
     metadata: Mapping[str, Any] | None = None,
     dtype: torch.dtype = torch.float16,
 ) -> Path:
     """Write a model folder `load_model` reads: the three checkpoints and `model.json` (written
     last, so a folder without it was never finished). Language-model weights are stored as
-    `dtype`. Returns the manifest's path."""
+    `dtype`. A tokenizer given as None is the one already in `folder`, kept as it is (a new
+    language model beside shipped tokenizers rewrites no tokenizer file). Returns the manifest's
+    path."""
     folder = Path(folder)
     manifest_path = folder / MANIFEST_NAME
-    check_compatible(lm, motion_tokenizer, audio_tokenizer, manifest_path)
+    given = {"motion_tokenizer": motion_tokenizer, "audio_tokenizer": audio_tokenizer}
+    loaders = {"motion_tokenizer": MotionTokenizer.load, "audio_tokenizer": AudioTokenizer.load}
+    present = {piece: tokenizer if tokenizer is not None
+               else loaders[piece](folder / PIECES[piece][0])
+               for piece, tokenizer in given.items()}
+    check_compatible(lm, present["motion_tokenizer"], present["audio_tokenizer"], manifest_path)
     folder.mkdir(parents=True, exist_ok=True)
     lm.save(folder / PIECES["lm"][0], dtype=dtype)
-    motion_tokenizer.save(folder / PIECES["motion_tokenizer"][0])
-    audio_tokenizer.save(folder / PIECES["audio_tokenizer"][0])
+    for piece, tokenizer in given.items():
+        if tokenizer is not None:
+            tokenizer.save(folder / PIECES[piece][0])
+    motion_tokenizer = present["motion_tokenizer"]
     pieces = {}
     for piece, (stem, kind, version) in PIECES.items():
         header = read_header(folder / stem)

@@ -445,3 +445,43 @@ def test_default_folder_without_a_language_model_says_how_to_make_one(tmp_path, 
     monkeypatch.setattr(api, "DEFAULT_MODEL_DIR", shipped.resolve())
     with pytest.raises(BodyLanguageError, match="no trained language model yet.*train lm"):
         api.load_model()
+
+
+def test_the_shipped_model_animates_the_sample_dialogue():
+    from pathlib import Path
+
+    from core.io.audio import load_audio
+
+    shipped = api.load_model(device="cpu")
+    assert shipped.path == api.DEFAULT_MODEL_DIR / "model.json"
+    assert shipped.lm.config.preset == "default"
+    wav = Path(__file__).resolve().parent.parent / "demo" / "sample_dialogue.wav"
+    rate = 16000
+    audio = load_audio(wav, rate)[: 3 * rate]  # three seconds keep the test short
+    motion = api.generate(shipped, audio, rate, prompt="wave hello", seed=3)
+    assert motion.num_frames == 90
+    again = api.generate(shipped, audio, rate, prompt="wave hello", seed=3)
+    assert np.array_equal(motion.poses, again.poses)
+    # The body moves, within joint rotations a human body makes.
+    assert np.ptp(motion.poses, axis=0).max() > 0.05
+    assert np.abs(motion.poses).max() < np.pi
+    emotions = api.predict_emotion(shipped, motion)
+    assert len(emotions) == 8 and abs(sum(emotions.values()) - 1.0) < 1e-5
+
+
+def test_a_new_language_model_joins_the_tokenizers_already_in_a_folder(folder, model, tmp_path):
+    import shutil
+
+    target = tmp_path / "shipped"
+    target.mkdir()
+    for stem in ("motion_tokenizer", "audio_tokenizer"):
+        for suffix in (".json", ".safetensors"):
+            shutil.copy(folder / f"{stem}{suffix}", target / f"{stem}{suffix}")
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    api.save_model_bundle(target, model.lm, None, None, name="joined")
+    for name, data in before.items():
+        assert (target / name).read_bytes() == data  # the tokenizers are not rewritten
+    joined = api.load_model(target, device="cpu")
+    assert joined.name == "joined"
+    with pytest.raises(BodyLanguageError):
+        api.save_model_bundle(tmp_path / "empty", model.lm, None, None)
