@@ -362,11 +362,18 @@ def demo_model_problem(model_dir: Path, is_default: bool) -> str | None:
     if (model_dir / MODEL_MANIFEST).is_file():
         return None
     if is_default:
-        return (f"the shipped model is not there yet ({model_dir / MODEL_MANIFEST} is missing); "
-                "train one (README, 'Training your own model') and run "
-                "`python build.py demo --model data/lm/model`")
+        return (f"the shipped model is missing ({model_dir / MODEL_MANIFEST}); restore it with "
+                "`git checkout -- core/checkpoints/default`, or train one (README, 'Training "
+                "your own model') and run `python build.py demo --model data/lm/model`")
     return (f"{model_dir} is not a model folder (it has no {MODEL_MANIFEST}); pass a folder "
             "written by core.api.save_model_bundle")
+
+
+def positive_int(text: str) -> int:
+    """A whole number of at least 1 (an argparse type)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
@@ -455,7 +462,7 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
                       help="where demo.blend and demo_preview.png go (default: out/)")
     demo.add_argument("--resolution", type=parse_resolution, default=DEMO_RESOLUTION,
                       help="size of one preview frame, WIDTHxHEIGHT (default: 480x360)")
-    demo.add_argument("--samples", type=int, default=DEMO_SAMPLES,
+    demo.add_argument("--samples", type=positive_int, default=DEMO_SAMPLES,
                       help="Cycles samples per preview frame (default: 16)")
     demo.add_argument("--prompt", default=DEMO_PROMPT,
                       help=f"what the character does (default: {DEMO_PROMPT!r})")

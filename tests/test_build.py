@@ -233,6 +233,9 @@ def test_parse_args_forwards_extra_arguments_to_pytest_only():
     args, extra = build.parse_args(["demo", "--model", "m", "--resolution", "64x48"])
     assert (args.model, args.resolution, extra) == (Path("m"), (64, 48), [])
     assert build.parse_args(["demo"])[0].model is None  # the shipped model
+    for bad in ("0", "-3", "many"):
+        with pytest.raises(SystemExit):
+            build.parse_args(["demo", "--samples", bad])
     with pytest.raises(SystemExit):
         build.parse_args(["demo", "-x"])
 

@@ -66,7 +66,7 @@ def test_sample_dialogue_script_gives_the_same_bytes_every_run(tmp_path):
 
 def test_missing_default_model_is_one_clear_line(tmp_path):
     problem = build.demo_model_problem(tmp_path, is_default=True)
-    assert "shipped model is not there yet" in problem and "--model" in problem
+    assert "shipped model is missing" in problem and "--model" in problem
     assert "\n" not in problem
     assert build.demo_model_problem(tmp_path / "nowhere", is_default=False).startswith(
         f"{tmp_path / 'nowhere'} is not a model folder")

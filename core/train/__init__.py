@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from core.errors import BodyLanguageError
@@ -20,3 +21,32 @@ def data_folders(data_dirs: str | os.PathLike | Iterable[str | os.PathLike]) -> 
         if not root.is_dir():
             raise BodyLanguageError("data folder not found", root)
     return roots
+
+
+class StateSaver:
+    """When a trainer writes its resumable state: every `every_steps` steps (when set) or
+    `every_s` seconds, on Ctrl-C (only whole steps count: a step cut short before the optimiser
+    stepped changed nothing and simply runs again on resume) and at the end."""
+
+    def __init__(self, save: Callable[[int], None], step: int, every_s: float,
+                 every_steps: int | None = None) -> None:
+        self.save, self.every_s, self.every_steps = save, every_s, every_steps
+        self.saved_step = step
+        self.last_save = time.monotonic()
+
+    def step_done(self, completed: int) -> None:
+        due = bool(self.every_steps) and completed % self.every_steps == 0
+        if due or time.monotonic() - self.last_save >= self.every_s:
+            self._save(completed)
+
+    def interrupted(self, completed: int) -> None:
+        if completed > self.saved_step:
+            self._save(completed)
+
+    def finished(self, completed: int, state_exists: bool) -> None:
+        if completed > self.saved_step or not state_exists:
+            self._save(completed)
+
+    def _save(self, completed: int) -> None:
+        self.save(completed)
+        self.saved_step, self.last_save = completed, time.monotonic()

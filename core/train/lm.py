@@ -27,7 +27,6 @@ import json
 import math
 import os
 import sys
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -57,7 +56,7 @@ from core.lm.tasks import (
 )
 from core.skeleton import PARTS
 from core.tokenizers.vocabulary import TASKS, Vocabulary
-from core.train import data_folders
+from core.train import StateSaver, data_folders
 
 CHECKPOINT_NAME = "lm"
 MODEL_DIR_NAME = "model"  # out/model/: the trained model with its tokenizers, for load_model
@@ -580,8 +579,8 @@ def _train(
 
         bar = tqdm(total=steps, initial=start_step, desc="language model", unit="step",
                    file=sys.stderr, dynamic_ncols=True)
-    completed = saved_step = start_step
-    last_save = time.monotonic()
+    completed = start_step
+    saver = StateSaver(save_state, start_step, save_every_s, save_every_steps)
     final_loss = None
     try:
         for step in range(start_step, steps):
@@ -612,20 +611,14 @@ def _train(
                     and completed < steps):  # the last step gets the final evaluation
                 emit({"event": "eval", "step": completed,
                       **evaluate(model, held_out, vocab, dist.device, per_rank or 1)})
-            if (save_every_steps and completed % save_every_steps == 0) or (
-                    time.monotonic() - last_save >= save_every_s):
-                save_state(completed)
-                saved_step, last_save = completed, time.monotonic()
+            saver.step_done(completed)
     except KeyboardInterrupt:
-        # Only whole steps count: a step cut short before optimizer.step() changed nothing.
-        if completed > saved_step:
-            save_state(completed)
+        saver.interrupted(completed)
         raise
     finally:
         if bar is not None:
             bar.close()
-    if completed > saved_step or not checkpoint_files(state_path).config.is_file():
-        save_state(completed)
+    saver.finished(completed, checkpoint_files(state_path).config.is_file())
 
     checkpoint = out / CHECKPOINT_NAME
     metrics: dict[str, float] = {}

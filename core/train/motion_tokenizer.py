@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from core.tokenizers.motion_vqvae import (
     MotionVQVAEConfig,
     part_config,
 )
-from core.train import data_folders
+from core.train import StateSaver, data_folders
 
 TOKENIZER_NAME = "motion_tokenizer"
 STATE_NAME = "motion_tokenizer_training"
@@ -488,8 +487,8 @@ def train_motion_tokenizer(
 
         bar = tqdm(total=config.steps, initial=start_step, desc="motion tokenizer",
                    unit="step", file=sys.stderr, dynamic_ncols=True)
-    completed, saved_step = start_step, start_step
-    last_save = time.monotonic()
+    completed = start_step
+    saver = StateSaver(save_state, start_step, save_every_s, save_every_steps)
     try:
         for step in range(start_step, config.steps):
             losses = _train_step(tokenizer, optimizer, sampler, config, step, seed, torch_device)
@@ -503,21 +502,14 @@ def train_motion_tokenizer(
                     and completed < config.steps):  # the last step gets the full evaluation
                 metrics = evaluate_motions(tokenizer, held_out[: config.eval_clips], seams=False)
                 log({"event": "eval", "step": completed, **metrics})
-            if (save_every_steps and completed % save_every_steps == 0) or (
-                    time.monotonic() - last_save >= save_every_s):
-                save_state(completed)
-                saved_step, last_save = completed, time.monotonic()
+            saver.step_done(completed)
     except KeyboardInterrupt:
-        # Only whole steps count: a step cut short before optimizer.step() changed nothing
-        # and is simply run again on resume.
-        if completed > saved_step:
-            save_state(completed)
+        saver.interrupted(completed)
         raise
     finally:
         if bar is not None:
             bar.close()
-    if completed > saved_step or not checkpoint_files(state_path).config.is_file():
-        save_state(completed)
+    saver.finished(completed, checkpoint_files(state_path).config.is_file())
 
     tokenizer.eval()
     metadata: dict[str, Any] = {"config_name": config.name, "steps": completed,
