@@ -20,9 +20,21 @@ def _corpus_build(args: argparse.Namespace) -> None:
     print(summary)
 
 
+# Clips on one contact sheet: each is ~400 px tall, and Agg cannot draw an image past 2**16 px.
+MAX_PREVIEW_CLIPS = 100
+
+
 def _corpus_preview(args: argparse.Namespace) -> None:
     from core.corpus.preview import render_preview
 
+    # Checked here: with a count below 1 the sheet would be empty, and the message would blame
+    # the corpus ("holds no clips") instead of the option.
+    if not 1 <= args.clips <= MAX_PREVIEW_CLIPS:
+        raise BodyLanguageError(
+            f"--clips must be from 1 to {MAX_PREVIEW_CLIPS}, got {args.clips}")
+    if args.ids is not None and len(args.ids) > MAX_PREVIEW_CLIPS:
+        raise BodyLanguageError(
+            f"--ids names {len(args.ids)} clips; at most {MAX_PREVIEW_CLIPS} fit on one sheet")
     path = render_preview(args.data, args.out, clips=args.clips, ids=args.ids)
     print(f"preview written to {path}")
 
@@ -129,6 +141,8 @@ def _eval_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; 0 on success, 2 for bad input (one line on stderr), 130 when
+    interrupted."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:2] == ["train", "lm"]:
         # argparse cannot hand options like --help through to a sub-command's own parser.
@@ -143,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.run(args)
     except BodyLanguageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # A full disk or a folder without write permission is the user's to fix, and the
+        # error already names the file; a traceback would only hide that line.
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
-import shutil
+import re
 import sys
 import time
 from collections import Counter
@@ -38,6 +39,119 @@ def _clips_in_order(seed: int, workers: int, check: bool) -> Iterator[Clip]:
                 future.cancel()
 
 
+# Everything a build writes, so a rebuild deletes exactly that: three top-level files and three
+# folders of per-clip files named by clip id (`train_000012`); the motion writer's
+# `.<name>.partial` is there too when a build was killed mid-write.
+_TOP_FILES = frozenset({".building", "clips.csv", "train_test_split.csv"})
+_CLIP_ID = r"[a-z]+_[0-9]{6,}"
+_CLIP_FILES = {
+    "smplxflame_30": re.compile(rf"(\.{_CLIP_ID}\.npz\.partial|{_CLIP_ID}\.npz)"),
+    "wave16k": re.compile(rf"{_CLIP_ID}\.wav"),
+    "textgrid": re.compile(rf"{_CLIP_ID}\.TextGrid"),
+}
+MAX_HOURS = 10_000.0  # over a year of audio; more is a typo, not a corpus
+_NAMES_SHOWN = 5
+
+
+def _hours(hours: object) -> float:
+    """`hours` as a finite float in (0, MAX_HOURS]; inf would never stop, nan never start."""
+    valid = isinstance(hours, (int, float)) and not isinstance(hours, bool)
+    if not valid or not (math.isfinite(hours) and 0 < hours <= MAX_HOURS):
+        raise BodyLanguageError(
+            f"--hours must be a number of hours above 0 and at most {MAX_HOURS:g}, got {hours!r}")
+    return float(hours)
+
+
+def _seed(seed: object) -> int:
+    """`seed` as an int numpy's generators take: whole, not negative, within int64."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise BodyLanguageError(f"--seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
+    return seed
+
+
+def _workers(workers: object) -> int:
+    """`workers` as a process count this machine can run: each is a full Python process, so
+    thousands would exhaust memory long before they helped, and Windows allows at most 61."""
+    limit = 4 * (os.cpu_count() or 1)
+    if sys.platform == "win32":
+        limit = min(limit, 61)
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= limit:
+        raise BodyLanguageError(
+            f"--workers must be a whole number from 1 to {limit} on this machine, got {workers!r}")
+    return workers
+
+
+def _corpus_entries(out: Path) -> tuple[list[Path], list[Path], list[str]]:
+    """(files a build wrote, its folders, names of everything else) in `out`.
+
+    A symlink is never the build's: it writes none, and following one could reach anything.
+    """
+    files: list[Path] = []
+    folders: list[Path] = []
+    foreign: list[str] = []
+    with os.scandir(out) as entries:
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_symlink():
+                foreign.append(entry.name)
+            elif entry.name in _TOP_FILES and entry.is_file():
+                files.append(path)
+            elif entry.name in _CLIP_FILES and entry.is_dir():
+                folders.append(path)
+                pattern = _CLIP_FILES[entry.name]
+                with os.scandir(path) as inside:
+                    for item in inside:
+                        if (not item.is_symlink() and item.is_file()
+                                and pattern.fullmatch(item.name)):
+                            files.append(Path(item.path))
+                        else:
+                            foreign.append(f"{entry.name}/{item.name}")
+            else:
+                foreign.append(entry.name)
+    return files, folders, sorted(foreign)
+
+
+def _clear_previous_build(out: Path, overwrite: bool) -> None:
+    """Make `out` ready for a build: absent or empty is fine; an interrupted build, or a
+    finished one with `overwrite`, has its own files deleted. Anything else there is refused
+    and nothing is deleted, so no user file is ever lost to a build."""
+    if not out.exists() and not out.is_symlink():
+        return
+    if not out.is_dir():
+        raise BodyLanguageError("exists and is not a folder; choose another --out", out)
+    try:
+        files, folders, foreign = _corpus_entries(out)
+    except OSError as exc:
+        raise BodyLanguageError(f"cannot list the folder: {exc.strerror or exc}", out) from None
+    if not files and not folders and not foreign:
+        return
+    interrupted = (out / ".building") in files
+    if (out / "clips.csv") not in files and not interrupted:
+        raise BodyLanguageError("exists and is not a corpus folder; choose another --out", out)
+    if foreign:
+        shown = ", ".join(foreign[:_NAMES_SHOWN])
+        more = f" and {len(foreign) - _NAMES_SHOWN} more" if len(foreign) > _NAMES_SHOWN else ""
+        raise BodyLanguageError(
+            f"holds files a corpus build does not write ({shown}{more}); nothing was deleted. "
+            "Move them away or choose another --out", out)
+    if not interrupted and not overwrite:
+        raise BodyLanguageError(
+            "already holds a finished corpus; pass --overwrite to replace it", out)
+    # An interrupted build (or a corpus the user chose to replace) is removed, never mixed
+    # with this one. The marker is set first and stays (the build rewrites it), so a failure
+    # part-way leaves a folder that reads as interrupted, not as a smaller finished corpus.
+    marker = out / ".building"
+    try:
+        marker.touch()
+        for path in files:
+            if path != marker:
+                path.unlink()
+        for folder in folders:
+            folder.rmdir()
+    except OSError as exc:
+        raise BodyLanguageError(f"cannot remove the previous build: {exc}", out) from None
+
+
 def build_corpus(
     out: str | os.PathLike,
     hours: float,
@@ -51,26 +165,20 @@ def build_corpus(
 
     The same seed always gives the same clips, byte for byte, whatever the worker count.
     `check` runs the plausibility checks on every clip; a finished corpus at `out` is only
-    replaced with `overwrite`, an interrupted build always.
+    replaced with `overwrite`, an interrupted build always. Replacing deletes only the files a
+    build writes: a folder holding anything else is refused, naming what is there.
     """
-    if not hours > 0:
-        raise BodyLanguageError(f"--hours must be positive, got {hours}")
-    if workers < 1:
-        raise BodyLanguageError(f"--workers must be at least 1, got {workers}")
+    hours = _hours(hours)
+    seed = _seed(seed)
+    workers = _workers(workers)
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        interrupted = (out / ".building").is_file()
-        if not (out / "clips.csv").is_file() and not interrupted:
-            raise BodyLanguageError("exists and is not a corpus folder; choose another --out", out)
-        if not interrupted and not overwrite:
-            raise BodyLanguageError(
-                "already holds a finished corpus; pass --overwrite to replace it", out)
-        # An interrupted build (or a corpus the user chose to replace) is removed, never mixed
-        # with this one.
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    _clear_previous_build(out, overwrite)
     marker = out / ".building"
-    marker.write_text(f"seed={seed} hours={hours}\n")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        marker.write_text(f"seed={seed} hours={hours}\n")
+    except OSError as exc:
+        raise BodyLanguageError(f"cannot create the corpus folder: {exc}", out) from None
 
     target = hours * 3600.0
     total, rows, splits, redrawn = 0.0, [], Counter(), 0
