@@ -31,15 +31,25 @@ Motion files are BEAT2-layout npz (core/io/beat2.py) plus `face_names`, so a res
 opened by any BEAT2 or SMPL-X npz reader. A `keep` file holds the parts to keep: `poses`
 (K, 165), `trans` (K, 3), `face` (K, F) with `face_names` (F,), `mocap_frame_rate` and
 `parts` (the kept part names); it is fitted to the clip's length by holding its last frame.
+A `keep` or `motion` file may also be BEAT2 layout (a result of this worker, say): a file without
+`face` is read by core.io.beat2, the module that writes results, so both agree on its keys.
+
+Hostile input never silences the worker: a request line must be UTF-8 JSON of at most
+MAX_REQUEST_BYTES bytes (else a protocol error, and the next line is read as usual); clips last
+at most MAX_CLIP_SECONDS; a result that cannot be sent (a NaN in it, say) becomes an error answer;
+and should the request reader itself ever fail, the worker answers what it holds and exits, so
+the client sees it stop and starts a new one rather than waiting on a deaf worker.
 
 Events on stdout, each with the request's `id`:
     {"type": "ready", "protocol": 1, "pid": n}        once, first, before anything slow
     {"type": "progress", "fraction": 0..1, "message": str}
     {"type": "result", "data": {...}}
     {"type": "error", "message": str, "kind": str}     never a traceback
-Error kinds: protocol (malformed request), input (bad audio, motion or option; the message
-names the file), runtime (torch or the model core missing), cancelled, internal (a bug: the
-traceback goes to stderr, which the add-on logs).
+Error kinds: protocol (malformed request, with id null when the line could not be read: not
+UTF-8, not JSON, too long), input (bad audio, motion, model or option; the message names the
+file or field), runtime (torch or the model core missing), cancelled, internal (a bug, a result
+that cannot be sent, or a failed request reader, after which the worker exits: the traceback
+goes to stderr, which the add-on logs).
 
 Anything a library prints goes to stderr: stdout is re-pointed there at start, and protocol
 lines are written to a private duplicate of the original stdout.
@@ -55,6 +65,7 @@ import sys
 import threading
 import time
 import traceback
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +89,16 @@ REQUEST_TYPES = ("hello", "load", "generate", "predict_emotion", "cancel", "shut
 PARTS = ("face", "hands", "upper", "lower")
 # Progress events are cheap but not free; the add-on polls every ~0.2 s.
 PROGRESS_INTERVAL_S = 0.1
+# Requests carry paths and a prompt, never bulk data (that travels in files): a megabyte is far
+# above any real request and keeps a runaway writer from filling the worker's memory.
+MAX_REQUEST_BYTES = 1 << 20
+_DISCARD_CHUNK = 1 << 16
+# The longest clip the worker mixes or accepts; above it a typo (a duration in samples, say)
+# would allocate gigabytes or run for hours before anyone learns that it was a typo.
+MAX_CLIP_SECONDS = 3600.0
+# The key under which the add-on's keep files hold the face (with `face_names`); BEAT2-layout
+# files, results included, keep theirs where core.io.beat2 puts them.
+KEEP_FACE_KEY = "face"
 
 
 class RequestError(Exception):
@@ -102,8 +123,18 @@ class Channel:
         self._stream = stream
         self._lock = threading.Lock()
 
+    @staticmethod
+    def encode(message: Mapping[str, Any]) -> str:
+        """One protocol line; ValueError for a non-finite number, TypeError for a non-JSON value.
+
+        NaN is refused because the client's JSON reader (and the user) would take it for data.
+        """
+        return json.dumps(message, allow_nan=False, separators=(",", ":"))
+
     def send(self, message: Mapping[str, Any]) -> None:
-        line = json.dumps(message, allow_nan=False, separators=(",", ":"))
+        self.write_line(self.encode(message))
+
+    def write_line(self, line: str) -> None:
         with self._lock:
             try:
                 self._stream.write(line + "\n")
@@ -121,7 +152,7 @@ class Channel:
         self.send({"id": request_id, "type": "result", "data": dict(data)})
 
     def error(self, request_id: str | None, message: str, kind: str) -> None:
-        self.send({"id": request_id, "type": "error", "message": message, "kind": kind})
+        self.send({"id": request_id, "type": "error", "message": str(message), "kind": kind})
 
 
 def protect_stdout() -> Channel:
@@ -143,6 +174,8 @@ class Inbox:
     cancelled: set[str] = field(default_factory=set)
     stopping: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Why the reader stopped, when it failed rather than meeting EOF or `shutdown`.
+    failure: str | None = None
 
     def is_cancelled(self, request_id: str) -> bool:
         with self.lock:
@@ -152,6 +185,12 @@ class Inbox:
         with self.lock:
             self.cancelled.discard(request_id)
 
+    def close(self, failure: str | None = None) -> None:
+        """No more requests: abandon what runs or waits and let the main loop end."""
+        self.failure = failure
+        self.stopping.set()
+        self.pending.put(None)
+
 
 def parse_request(line: str) -> dict[str, Any]:
     """One request line as a dict with a string id and a known type, or RequestError."""
@@ -159,6 +198,11 @@ def parse_request(line: str) -> dict[str, Any]:
         request = json.loads(line)
     except json.JSONDecodeError as exc:
         raise RequestError(f"request is not JSON: {exc}", "protocol") from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise RequestError(f"request holds a number JSON cannot read: {exc}", "protocol") from None
+    except RecursionError:
+        raise RequestError("request is not JSON the worker reads: nested too deeply",
+                           "protocol") from None
     if not isinstance(request, dict):
         raise RequestError("request is not a JSON object", "protocol")
     if not isinstance(request.get("id"), str) or not request["id"]:
@@ -169,13 +213,60 @@ def parse_request(line: str) -> dict[str, Any]:
     return request
 
 
-def read_requests(stream: IO[str], inbox: Inbox, channel: Channel) -> None:
-    """Reader thread: queue requests, apply cancels at once, stop on `shutdown` or EOF."""
-    for line in stream:
-        if not line.strip():
+def request_lines(stream: IO[bytes], limit: int = MAX_REQUEST_BYTES) -> Iterator[bytes | None]:
+    """Each line of `stream` as bytes, None for a line over `limit` bytes, until EOF.
+
+    An over-long line is read to its end in small pieces and dropped, so memory stays bounded
+    and the line after it is read as a request of its own.
+    """
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(_DISCARD_CHUNK)
+            yield None
+        else:
+            yield line
+
+
+def decode_request(raw: bytes | None, limit: int = MAX_REQUEST_BYTES) -> dict[str, Any]:
+    """A request from one line's bytes (None: the line was too long), or RequestError."""
+    if raw is None:
+        raise RequestError(f"request line is longer than {limit} bytes; requests carry file "
+                           "paths, never bulk data", "protocol")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RequestError(f"request line is not UTF-8 text: byte 0x{raw[exc.start]:02x} at "
+                           f"position {exc.start} cannot be decoded", "protocol") from None
+    return parse_request(text)
+
+
+def read_requests(stream: IO[bytes], inbox: Inbox, channel: Channel) -> None:
+    """Reader thread: queue requests, apply cancels at once, stop on `shutdown` or EOF.
+
+    If reading itself fails, the inbox is closed with the reason: a worker whose reader died
+    would otherwise wait for ever, deaf, while its client waits for an answer.
+    """
+    try:
+        if not _read_until_end(stream, inbox, channel):
+            # EOF: the add-on (or Blender) is gone; whatever runs is of no use to anyone.
+            inbox.close()
+    except BaseException as exc:  # anything at all: the worker must not stay up deaf
+        traceback.print_exc(file=sys.stderr)
+        inbox.close(f"the worker stopped reading requests ({type(exc).__name__}: {exc}) and "
+                    "exits; the next request starts a new worker")
+
+
+def _read_until_end(stream: IO[bytes], inbox: Inbox, channel: Channel) -> bool:
+    """Queue the stream's requests; True once `shutdown` came, False at EOF."""
+    for raw in request_lines(stream):
+        if raw is not None and not raw.strip():
             continue
         try:
-            request = parse_request(line)
+            request = decode_request(raw)
         except RequestError as exc:
             channel.error(None, str(exc), exc.kind)
             continue
@@ -189,23 +280,24 @@ def read_requests(stream: IO[str], inbox: Inbox, channel: Channel) -> None:
             # Whatever runs or waits is abandoned: its client is leaving.
             inbox.stopping.set()
             inbox.pending.put(request)
-            break
+            return True
         inbox.pending.put(request)
-    else:
-        # EOF: the add-on (or Blender) is gone; whatever runs is of no use to anyone.
-        inbox.stopping.set()
-        inbox.pending.put(None)
+    return False
 
 
 # ---------------------------------------------------------------------------- audio
 
 
 def _number(spec: Mapping[str, Any], key: str, default: float | None, where: str) -> float | None:
+    """A finite number of seconds within MAX_CLIP_SECONDS either way, the default, or None."""
     value = spec.get(key, default)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
         raise RequestError(f"{where}: {key} must be a number, got {value!r}")
+    if abs(value) > MAX_CLIP_SECONDS:
+        raise RequestError(f"{where}: {key} {value!r} s is beyond the worker's limit of "
+                           f"{MAX_CLIP_SECONDS:g} s")
     return float(value)
 
 
@@ -256,6 +348,10 @@ def mix_tracks(spec: Mapping[str, Any], rate: int = SAMPLE_RATE,
               else max(start + len(samples) for start, samples in placed))
     if length <= 0:
         raise RequestError("the audio clip is empty (zero length)")
+    if length > MAX_CLIP_SECONDS * rate:
+        # Tracks placed one after another (or one long file) can pass the per-number limit.
+        raise RequestError(f"audio: the clip lasts {length / rate:g} s, beyond the worker's "
+                           f"limit of {MAX_CLIP_SECONDS:g} s")
     mix = np.zeros(length, np.float32)
     for start, samples in placed:
         begin, end = max(0, start), min(length, start + len(samples))
@@ -270,10 +366,58 @@ def _npz_arrays(path: object, what: str) -> dict[str, np.ndarray]:
     if not Path(path).is_file():
         raise RequestError(f"{path}: {what} file not found")
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy: one array, no names
+            raise ValueError("it holds a single .npy array, not an npz archive")
+        with loaded as archive:
             return {name: archive[name] for name in archive.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise RequestError(f"{path}: cannot read {what} npz: {exc}") from None
+
+
+def _source_rate(value: np.ndarray, path: str) -> int:
+    """The `sample_rate` of a samples npz as whole Hz within the model core's range."""
+    from core.api import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+
+    if value.size != 1 or not (np.issubdtype(value.dtype, np.integer)
+                               or np.issubdtype(value.dtype, np.floating)):
+        raise RequestError(f"{path}: audio sample_rate must be one number, got {value!r}")
+    rate = float(value.reshape(()))
+    if not np.isfinite(rate) or rate != round(rate):
+        raise RequestError(f"{path}: audio sample_rate must be a whole number of Hz, got {rate!r}")
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise RequestError(f"{path}: audio sample_rate {rate:g} Hz is outside "
+                           f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
+    return int(rate)
+
+
+def _npz_samples(path: str, rate: int) -> np.ndarray:
+    """The mono samples of a samples npz, checked, resampled to `rate` Hz."""
+    arrays = _npz_arrays(path, "audio samples")
+    if "samples" not in arrays or "sample_rate" not in arrays:
+        raise RequestError(f"{path}: audio npz needs `samples` and `sample_rate`")
+    source_rate = _source_rate(arrays["sample_rate"], path)
+    samples = arrays["samples"]
+    if not np.issubdtype(samples.dtype, np.floating):
+        # Integer PCM cast to float would be clipped to full scale: loud noise, silently.
+        raise RequestError(f"{path}: audio samples must be floats in [-1, 1], got "
+                           f"{samples.dtype}")
+    samples = samples.astype(np.float32)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1)
+    if samples.ndim != 1 or samples.size == 0 or not np.isfinite(samples).all():
+        raise RequestError(f"{path}: samples must be (N,) finite values, N > 0")
+    if samples.size > MAX_CLIP_SECONDS * source_rate:
+        raise RequestError(f"{path}: the audio lasts {samples.size / source_rate:g} s, beyond "
+                           f"the worker's limit of {MAX_CLIP_SECONDS:g} s")
+    if source_rate != rate:
+        from math import gcd
+
+        from scipy.signal import resample_poly
+
+        common = gcd(source_rate, rate)
+        samples = resample_poly(samples, rate // common, source_rate // common)
+    return np.clip(samples, -1.0, 1.0).astype(np.float32)
 
 
 def request_audio(spec: object, rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -281,23 +425,10 @@ def request_audio(spec: object, rate: int = SAMPLE_RATE) -> np.ndarray:
     if not isinstance(spec, Mapping):
         raise RequestError("generate needs an `audio` object (tracks or samples)")
     if "samples" in spec:
-        arrays = _npz_arrays(spec["samples"], "audio samples")
-        if "samples" not in arrays or "sample_rate" not in arrays:
-            raise RequestError(f"{spec['samples']}: audio npz needs `samples` and `sample_rate`")
-        samples = np.asarray(arrays["samples"], np.float32)
-        source_rate = int(arrays["sample_rate"])
-        if samples.ndim == 2:
-            samples = samples.mean(axis=1)
-        if samples.ndim != 1 or samples.size == 0 or not np.isfinite(samples).all():
-            raise RequestError(f"{spec['samples']}: samples must be (N,) finite values, N > 0")
-        if source_rate != rate:
-            from math import gcd
-
-            from scipy.signal import resample_poly
-
-            common = gcd(source_rate, rate)
-            samples = resample_poly(samples, rate // common, source_rate // common)
-        return np.clip(samples, -1.0, 1.0).astype(np.float32)
+        path = spec["samples"]
+        if not isinstance(path, str) or not path:
+            raise RequestError("audio samples: no file path given")
+        return _npz_samples(path, rate)
     return mix_tracks(spec, rate)
 
 
@@ -321,13 +452,53 @@ def save_motion(motion: Any, path: str) -> None:
 
     target = Path(path)
     partial = target.with_name(target.name + ".partial.npz")
-    write_motion_npz(partial, motion,
-                     extra={"face_names": np.array(channel_names(motion.face_space))})
-    os.replace(partial, target)
+    try:
+        write_motion_npz(partial, motion,
+                         extra={"face_names": np.array(channel_names(motion.face_space))})
+        os.replace(partial, target)
+    except OSError as exc:
+        raise RequestError(f"{path}: cannot write the result: {exc.strerror or exc}") from None
+    finally:
+        # Only this function's own partial file goes; after os.replace it is already gone.
+        partial.unlink(missing_ok=True)
+
+
+def _keep_layout(arrays: Mapping[str, np.ndarray], path: str,
+                 what: str) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, tuple[str, ...]]:
+    """(poses (K, 55, 3), trans, fps, face (K, F), face names) of an add-on keep file."""
+    try:
+        poses = np.asarray(arrays["poses"], np.float32).reshape(len(arrays["poses"]), 55, 3)
+        trans = np.asarray(arrays["trans"], np.float32)
+        fps = float(arrays["mocap_frame_rate"])
+        given = np.asarray(arrays[KEEP_FACE_KEY], np.float32)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise RequestError(f"{path}: {what} needs poses (K, 165), trans (K, 3), "
+                           f"{KEEP_FACE_KEY} (K, F) and mocap_frame_rate: {exc}") from None
+    names = tuple(str(name) for name in arrays.get("face_names", np.array([], str)).reshape(-1))
+    if given.shape != (len(poses), len(names)):
+        raise RequestError(f"{path}: {what} face has shape {given.shape}, expected "
+                           f"({len(poses)}, {len(names)}) for its face_names")
+    return poses, trans, fps, given, names
+
+
+def _beat2_layout(path: str,
+                  what: str) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, tuple[str, ...]]:
+    """The same from a BEAT2-layout npz, read by the module that writes the worker's results."""
+    from core.face_spaces import channel_names
+    from core.io.beat2 import read_motion_npz
+
+    try:
+        motion = read_motion_npz(path)
+    except BodyLanguageError as exc:  # it names the file
+        raise RequestError(f"{what}: {exc} (expected an add-on keep file with "
+                           f"`{KEEP_FACE_KEY}` or a BEAT2-layout motion npz)") from None
+    return (motion.poses, motion.trans, motion.fps, motion.face,
+            tuple(channel_names(motion.face_space)))
 
 
 def load_motion(path: object, frames: int | None, face_space: str, what: str) -> tuple[Any, tuple]:
-    """A Motion from an add-on motion npz (see the module doc) and the part names it holds.
+    """A Motion from an add-on keep file or a BEAT2-layout npz (see the module doc) and the part
+    names it holds.
 
     With `frames`, the motion is cut or padded (holding its last frame) to that length.
     """
@@ -335,26 +506,17 @@ def load_motion(path: object, frames: int | None, face_space: str, what: str) ->
     from core.motion import Motion
 
     arrays = _npz_arrays(path, what)
-    try:
-        poses = np.asarray(arrays["poses"], np.float32).reshape(len(arrays["poses"]), 55, 3)
-        trans = np.asarray(arrays["trans"], np.float32)
-        fps = float(arrays["mocap_frame_rate"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise RequestError(f"{path}: {what} needs poses (K, 165), trans (K, 3) and "
-                           f"mocap_frame_rate: {exc}") from None
-    names = tuple(str(name) for name in arrays.get("face_names", np.array([], str)))
-    given = np.asarray(arrays.get("face", np.zeros((len(poses), 0))), np.float32)
+    path = str(path)  # _npz_arrays refused anything but a non-empty string
+    poses, trans, fps, given, names = (_keep_layout(arrays, path, what)
+                                       if KEEP_FACE_KEY in arrays else _beat2_layout(path, what))
     space = face_space_of(names, face_space)
     wanted = channel_names(space)
     face = np.zeros((len(poses), len(wanted)), np.float32)
     column = {name: i for i, name in enumerate(wanted)}
-    if given.shape != (len(poses), len(names)):
-        raise RequestError(f"{path}: {what} face has shape {given.shape}, expected "
-                           f"({len(poses)}, {len(names)}) for its face_names")
     for i, name in enumerate(names):
         if name in column:
             face[:, column[name]] = given[:, i]
-    parts = tuple(str(part) for part in arrays.get("parts", np.array(PARTS)))
+    parts = tuple(str(part) for part in arrays.get("parts", np.array(PARTS)).reshape(-1))
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         raise RequestError(f"{path}: {what} names unknown parts {unknown}")
@@ -362,6 +524,10 @@ def load_motion(path: object, frames: int | None, face_space: str, what: str) ->
         motion = Motion(poses=poses, trans=trans, face=face, face_space=space, fps=fps)
     except Exception as exc:  # BodyLanguageError: shapes or NaNs
         raise RequestError(f"{path}: {what} is not a valid motion: {exc}") from None
+    if motion.duration > MAX_CLIP_SECONDS:
+        # Checked before resampling: 100 frames at 1e-6 fps would become 3e9 frames.
+        raise RequestError(f"{path}: {what} lasts {motion.duration:g} s ({len(poses)} frames at "
+                           f"{fps:g} fps), beyond the worker's limit of {MAX_CLIP_SECONDS:g} s")
     if fps != 30.0:
         motion = motion.resample(30.0)
     if frames is not None:
@@ -534,21 +700,51 @@ def _frames(value: object) -> tuple[int, int] | None:
     return value[0], value[1]
 
 
-def handle_generate(request: Mapping[str, Any], context: Context, report: Reporter) -> dict:
-    output = request.get("output")
-    if not isinstance(output, str) or not output:
+def _output_path(value: object) -> str:
+    """The result's path, refused before any work when nothing could be written there."""
+    if not isinstance(value, str) or not value:
         raise RequestError("generate needs an `output` npz path")
+    if "\0" in value:
+        raise RequestError(f"output path {value!r} holds a NUL character")
+    path = Path(value)
+    if path.is_dir():
+        raise RequestError(f"{value}: the output path is a folder; expected an npz file path")
+    if not path.parent.is_dir():
+        raise RequestError(f"{value}: the output folder {path.parent} does not exist")
+    return value
+
+
+def _text_field(value: object, name: str) -> str | None:
+    """Request text, or None when empty; JSON can carry lone surrogates, which are no text."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RequestError(f"{name} must be text, got {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RequestError(f"{name} is not valid text: a lone surrogate "
+                           f"{value[exc.start]!r} at character {exc.start}") from None
+    return value
+
+
+def _seed(value: object) -> int:
+    """The request's seed; the generator takes 64 bits, and a bigger one would fail deep in
+    torch or wrap around to another seed's motion."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -2**63 <= value < 2**63:
+        raise RequestError(f"seed must be an integer in the 64-bit range, got {value!r}")
+    return value
+
+
+def handle_generate(request: Mapping[str, Any], context: Context, report: Reporter) -> dict:
+    output = _output_path(request.get("output"))
     parts = request.get("parts", list(PARTS))
     if (not isinstance(parts, list) or not parts
-            or any(part not in PARTS for part in parts)):
+            or any(not isinstance(part, str) or part not in PARTS for part in parts)):
         raise RequestError(f"parts must be a non-empty list of {', '.join(PARTS)}, got {parts!r}")
-    prompt = request.get("prompt") or ""
-    transcript = request.get("transcript") or None
-    if not isinstance(prompt, str) or (transcript is not None and not isinstance(transcript, str)):
-        raise RequestError("prompt and transcript must be text")
-    seed = request.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise RequestError(f"seed must be an integer, got {seed!r}")
+    prompt = _text_field(request.get("prompt"), "prompt") or ""
+    transcript = _text_field(request.get("transcript"), "transcript")
+    seed = _seed(request.get("seed", 0))
     frames = _frames(request.get("frames"))
     from core.corpus.style import EMOTIONS
 
@@ -601,7 +797,13 @@ def handle_predict_emotion(request: Mapping[str, Any], context: Context,
     except BodyLanguageError as exc:
         raise RequestError(str(exc)) from None
     report.check()
-    return {"probabilities": {str(name): float(p) for name, p in probabilities.items()}}
+    values = {str(name): float(p) for name, p in probabilities.items()}
+    if not all(np.isfinite(p) for p in values.values()):
+        # Damaged weights give NaN, not an exception; a NaN would reach the user as a number.
+        raise RequestError(f"{context.slot.checkpoint or 'the shipped model'}: the model "
+                           "produced non-finite emotion probabilities; its weights may be "
+                           "damaged")
+    return {"probabilities": values}
 
 
 HANDLERS: dict[str, Callable[[Mapping[str, Any], Context, Reporter], dict]] = {
@@ -612,6 +814,37 @@ HANDLERS: dict[str, Callable[[Mapping[str, Any], Context, Reporter], dict]] = {
 }
 
 
+def non_finite_at(value: object, where: str = "") -> str | None:
+    """The place (`a.b[2]`) of the first NaN or infinity in a JSON-like value, else None."""
+    if isinstance(value, float):
+        return None if np.isfinite(value) else (where or "the value")
+    if isinstance(value, Mapping):
+        items: Iterator[tuple[str, object]] = (
+            (f"{where}.{key}" if where else str(key), item) for key, item in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{where}[{i}]", item) for i, item in enumerate(value))
+    else:
+        return None
+    for place, item in items:
+        found = non_finite_at(item, place)
+        if found is not None:
+            return found
+    return None
+
+
+def result_line(request: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+    """The protocol line of a result, or RequestError saying why it cannot be sent."""
+    place = non_finite_at(data)
+    if place is not None:
+        raise RequestError(f"the {request['type']} result holds a non-finite number at {place}; "
+                           "the model's weights may be damaged, or this is a bug", "internal")
+    try:
+        return Channel.encode({"id": request["id"], "type": "result", "data": dict(data)})
+    except (TypeError, ValueError) as exc:
+        raise RequestError(f"the {request['type']} result cannot be sent as JSON: {exc}",
+                           "internal") from None
+
+
 def answer(request: Mapping[str, Any], context: Context) -> None:
     """Run one request and send its result or error; never raises."""
     request_id = request["id"]
@@ -620,8 +853,13 @@ def answer(request: Mapping[str, Any], context: Context) -> None:
         report.check()
         data = HANDLERS[request["type"]](request, context, report)
         report.check()
+        # Encoding is part of answering: a result that cannot be sent must become an error.
+        line = result_line(request, data)
     except Cancelled:
-        context.channel.error(request_id, "cancelled", "cancelled")
+        if context.inbox.failure is not None:
+            context.channel.error(request_id, context.inbox.failure, "internal")
+        else:
+            context.channel.error(request_id, "cancelled", "cancelled")
     except RequestError as exc:
         context.channel.error(request_id, str(exc), exc.kind)
     except BodyLanguageError as exc:  # bad input found deep in core: the message names it
@@ -632,13 +870,16 @@ def answer(request: Mapping[str, Any], context: Context) -> None:
             request_id, f"internal error in the worker: {type(exc).__name__}: {exc} "
             "(the traceback is in the worker log)", "internal")
     else:
-        context.channel.result(request_id, data)
+        context.channel.write_line(line)
     finally:
         context.inbox.forget(request_id)
 
 
-def serve(stdin: IO[str], channel: Channel) -> int:
-    """Answer requests until `shutdown` or EOF on stdin."""
+def serve(stdin: IO[bytes], channel: Channel) -> int:
+    """Answer requests until `shutdown` or EOF on stdin; 1 when the request reader failed.
+
+    stdin is read as bytes: a line that is not UTF-8 must be answered, not kill the reader.
+    """
     context = Context(channel, Inbox(), ModelSlot())
     # "ready" goes first, before the reader could answer a malformed line.
     channel.send({"type": "ready", "protocol": PROTOCOL_VERSION, "pid": os.getpid()})
@@ -650,7 +891,7 @@ def serve(stdin: IO[str], channel: Channel) -> int:
             channel.result(request["id"], {})
             break
         answer(request, context)
-    return 0
+    return 0 if context.inbox.failure is None else 1
 
 
 def _requests(inbox: Inbox) -> Iterator[dict[str, Any]]:
@@ -663,7 +904,7 @@ def _requests(inbox: Inbox) -> Iterator[dict[str, Any]]:
 
 def main() -> NoReturn:
     channel = protect_stdout()
-    code = serve(sys.stdin, channel)
+    code = serve(sys.stdin.buffer, channel)
     # Tearing down torch and transformers at interpreter exit takes seconds and does nothing
     # useful here: every file was written atomically, the answers were flushed.
     sys.stderr.flush()
