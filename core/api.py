@@ -53,6 +53,7 @@ from core.tokenizers.motion_vqvae import CHECKPOINT_KIND as MOTION_KIND
 from core.tokenizers.motion_vqvae import FORMAT_VERSION as MOTION_FORMAT
 from core.tokenizers.motion_vqvae import FRAMES_PER_TOKEN, MotionTokenizer
 from core.tokenizers.text import TextTokenizer
+from core.validate import check_generate_arguments, check_model_folder, check_motion_length
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
@@ -323,6 +324,7 @@ def load_model(
 ) -> BodyLanguageModel:
     """The model in folder `path` (default: the shipped one, core/checkpoints/default/), on
     `device`; a missing, damaged or mismatched folder is a BodyLanguageError naming the file."""
+    check_model_folder(DEFAULT_MODEL_DIR if path is None else path)
     folder = DEFAULT_MODEL_DIR if path is None else Path(path)
     if folder.name == MANIFEST_NAME and folder.is_file():
         folder = folder.parent
@@ -381,6 +383,8 @@ def generate(
     GenerationCancelled. `windowing` ("two_pass", "sequential", "independent") chooses how long
     clips carry context across windows (see core/lm/windows.py).
     """
+    check_generate_arguments(seed=seed, prompt=prompt, transcript=transcript, duration=duration,
+                             audio=audio, sample_rate=sample_rate, keep=keep)
     if not isinstance(model, BodyLanguageModel):
         raise BodyLanguageError(f"model must come from load_model, got {type(model).__name__}")
     report = _monotonic(progress)
@@ -562,6 +566,7 @@ def _kept_codes(model: BodyLanguageModel, request: Request) -> np.ndarray:
 def predict_emotion(model: BodyLanguageModel, motion: Motion) -> dict[str, float]:
     """{emotion: probability} over the model's emotions (summing to 1): the motion -> emotion
     task's answer, each window of the motion weighted by its length."""
+    check_motion_length(motion)
     if not isinstance(model, BodyLanguageModel):
         raise BodyLanguageError(f"model must come from load_model, got {type(model).__name__}")
     if not isinstance(motion, Motion):

@@ -39,6 +39,9 @@ TRAINING_STATE_KIND = "training_state"
 TRAINING_STATE_VERSION = 1
 _SAVE_ID_KEY = "save_id"
 _HEADER_KEYS = ("format_version", "kind", "config", "metadata", "tensors", _SAVE_ID_KEY)
+# The largest JSON file the project reads from a model folder. The shipped LM's config is 25 KB;
+# a bigger file is damaged or hostile, and reading it whole would cost its size in memory.
+MAX_JSON_BYTES = 16 * 2**20
 
 
 class CheckpointFiles(NamedTuple):
@@ -110,15 +113,34 @@ def save_checkpoint(
 def read_header(path: str | os.PathLike) -> CheckpointHeader:
     """The checkpoint's JSON file, validated in shape; the weights are not opened."""
     config_path = checkpoint_files(path).config
-    if not config_path.is_file():
-        raise BodyLanguageError("checkpoint config not found", config_path)
+    _require_file(config_path, "checkpoint config")
+    return _header_from_document(read_json(config_path, "checkpoint config"), config_path)
+
+
+def read_json(path: str | os.PathLike, what: str) -> Any:
+    """The JSON document in file `path`; every way it can be unreadable is a BodyLanguageError
+    naming the file and calling it `what` ("checkpoint config", "model manifest").
+
+    Guards what `json.loads` alone does not: a file too large to be what it claims, and nesting so
+    deep that the parser exhausts Python's recursion limit (RecursionError, not a ValueError).
+    """
+    path = Path(path)
     try:
-        document = json.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise BodyLanguageError(
+                f"{what} is {size} bytes, more than the {MAX_JSON_BYTES} bytes it may hold "
+                f"(damaged, or not a {what}?)", path
+            )
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BodyLanguageError(f"cannot read the {what}: {exc.strerror or exc}", path) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BodyLanguageError(f"{what} is damaged: not valid JSON ({exc})", path) from None
+    except RecursionError:
         raise BodyLanguageError(
-            f"checkpoint config is not valid JSON: {exc}", config_path
+            f"{what} is damaged: not valid JSON (nested too deeply to read)", path
         ) from None
-    return _header_from_document(document, config_path)
 
 
 def read_config(
@@ -152,6 +174,9 @@ def load_checkpoint(
     _check_kind_and_version(header, files.config, kind, supported_versions)
     tensors = _read_safetensors(files.weights, header.save_id)
     _check_manifest(files.weights, header.tensors, tensors, required_tensors)
+    # Here, once, so every kind of checkpoint gets it: a NaN weight otherwise loads "fine" and
+    # only shows up as frozen or exploding output, far from the file that caused it.
+    check_finite(tensors, files.weights)
     if as_numpy:
         return header.config, {name: _to_numpy(t) for name, t in tensors.items()}
     return header.config, tensors
@@ -470,9 +495,16 @@ def _check_kind_and_version(
         )
 
 
+def _require_file(path: Path, what: str) -> None:
+    """A regular file, not just a name: reading a FIFO or a device would block or never end."""
+    if not path.exists():
+        raise BodyLanguageError(f"{what} not found", path)
+    if not path.is_file():
+        raise BodyLanguageError(f"{what} is not a regular file", path)
+
+
 def _read_safetensors(weights_path: Path, save_id: str) -> dict[str, torch.Tensor]:
-    if not weights_path.is_file():
-        raise BodyLanguageError("checkpoint weights not found", weights_path)
+    _require_file(weights_path, "checkpoint weights")
     try:
         with safetensors.safe_open(str(weights_path), framework="pt", device="cpu") as handle:
             stored_id = (handle.metadata() or {}).get(_SAVE_ID_KEY)
@@ -512,6 +544,20 @@ def _check_manifest(
                 f"tensor {name!r} is {found['dtype']} {found['shape']}, "
                 f"the config promises {entry['dtype']} {entry['shape']}",
                 weights_path,
+            )
+
+
+def check_finite(tensors: Mapping[str, torch.Tensor], where: str | os.PathLike) -> None:
+    """Refuse NaN or infinite values in any floating tensor, naming the first bad tensor."""
+    for name, tensor in tensors.items():
+        if not (tensor.is_floating_point() or tensor.is_complex()) or not tensor.numel():
+            continue
+        finite = torch.isfinite(tensor)
+        if not bool(finite.all()):
+            bad = int(finite.numel() - finite.sum())
+            raise BodyLanguageError(
+                f"tensor {name!r} holds {bad} NaN or infinite value{'s' if bad > 1 else ''} "
+                "(damaged weights, or a training run that diverged)", where
             )
 
 

@@ -37,6 +37,17 @@ AUDIO_UNITS_PER_SECOND = 25.0
 FRAMING_POSITIONS = 10  # task token + modality delimiters + the emotion token
 PRESETS = ("tiny", "default", "large")
 INITS = ("random", "minilm")
+# Keys a stored config may leave out: they only steer training, never a weight's shape, so an
+# older checkpoint without one still loads. Every other key must be present: a missing width
+# silently filled in with its default would build a model its weights do not fit.
+OPTIONAL_KEYS = ("preset", "dropout", "new_token_init_std")
+# Upper bounds, far above the "large" preset (12 x 768, ~0.2 B parameters). A config beyond them is
+# damaged or hostile; building it would allocate gigabytes before any weight is compared.
+LIMITS = {"layers": 64, "hidden": 8192, "heads": 256, "intermediate": 32768,
+          "max_positions": 8192}
+MAX_PARAMETERS = 1_000_000_000
+MAX_WINDOW_SECONDS = 600.0
+MAX_RATE = 1000.0  # units or steps per second
 
 
 def default_vocabulary() -> Vocabulary:
@@ -157,24 +168,36 @@ class LMConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> LMConfig:
+        """The config stored in a checkpoint; a missing, unknown or malformed key is a
+        BodyLanguageError that names it."""
         if not isinstance(values, dict):
             raise BodyLanguageError(f"LM config must be a dict, got {type(values).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise BodyLanguageError(f"LM config has unknown keys: {', '.join(unknown)}")
+        missing = sorted(known - set(values) - set(OPTIONAL_KEYS))
+        if missing:
+            raise BodyLanguageError(f"LM config lacks {', '.join(missing)}")
         return cls(**values)
+
+    def parameter_estimate(self) -> int:
+        """Roughly how many parameters the model has (leading terms of BERT layers, embeddings
+        and heads): enough to refuse an absurd config before building it."""
+        vocab = self.vocab
+        he, hd = self.encoder_hidden, self.decoder_hidden
+        encoder = self.encoder_layers * (4 * he * he + 2 * he * self.encoder_intermediate)
+        # Decoder layers add cross-attention: four more hidden x hidden projections.
+        decoder = self.decoder_layers * (8 * hd * hd + 2 * hd * self.decoder_intermediate)
+        tables = (vocab.size + self.encoder_max_positions) * he + self.decoder_max_positions * hd
+        heads = hd * sum(vocab.part_codes.values()) + 3 * he * hd + vocab.size
+        return encoder + decoder + tables + heads
 
     # --- checks -----------------------------------------------------------------------------------
 
     def validate(self) -> None:
-        vocab = self.vocab  # raises on a malformed vocabulary
-        for name in ("encoder_layers", "encoder_hidden", "encoder_heads", "encoder_intermediate",
-                     "encoder_max_positions", "decoder_layers", "decoder_hidden", "decoder_heads",
-                     "decoder_intermediate", "decoder_max_positions"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise BodyLanguageError(f"LM config {name} must be a positive int, got {value!r}")
+        vocab = self._checked_vocabulary()
+        self._check_types()
         for side in ("encoder", "decoder"):
             hidden, heads = getattr(self, f"{side}_hidden"), getattr(self, f"{side}_heads")
             if hidden % heads:
@@ -201,13 +224,12 @@ class LMConfig:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise BodyLanguageError(f"LM config dropout must be in [0, 1), got {self.dropout!r}")
-        for name in ("window_seconds", "motion_steps_per_second", "audio_units_per_second",
-                     "new_token_init_std"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise BodyLanguageError(
-                    f"LM config {name} must be a positive number, got {value!r}"
-                )
+        parameters = self.parameter_estimate()
+        if parameters > MAX_PARAMETERS:
+            raise BodyLanguageError(
+                f"LM config describes about {parameters / 1e9:.1f} billion parameters, more than "
+                f"the {MAX_PARAMETERS / 1e9:g} billion this code builds (a damaged config?)"
+            )
         if self.steps_per_window > self.decoder_max_positions:
             raise BodyLanguageError(
                 f"a {self.window_seconds} s window has {self.steps_per_window} motion steps, more "
@@ -219,3 +241,52 @@ class LMConfig:
                 f"{self.steps_per_window} motion positions plus {FRAMING_POSITIONS} for framing, "
                 f"more than the encoder's {self.encoder_max_positions} positions"
             )
+
+    def _checked_vocabulary(self) -> Vocabulary:
+        try:
+            return self.vocab  # raises BodyLanguageError on a malformed vocabulary
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            # Wrong types inside the table (a string for a size, a number for a list).
+            raise BodyLanguageError(
+                f"LM config vocabulary is malformed ({type(exc).__name__}: {exc})"
+            ) from None
+
+    def _check_types(self) -> None:
+        """Every field has its type and a sane range, so later arithmetic cannot raise a
+        TypeError or OverflowError instead of a message naming the field."""
+        for side in ("encoder", "decoder"):
+            for what, limit in LIMITS.items():
+                name = f"{side}_{what}"
+                value = getattr(self, name)
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise BodyLanguageError(
+                        f"LM config {name} must be a positive int, got {value!r}"
+                    )
+                if value > limit:
+                    raise BodyLanguageError(
+                        f"LM config {name} is {value}, more than the limit of {limit}"
+                    )
+        for name, limit in (("window_seconds", MAX_WINDOW_SECONDS),
+                            ("motion_steps_per_second", MAX_RATE),
+                            ("audio_units_per_second", MAX_RATE),
+                            ("new_token_init_std", 1.0), ("dropout", 1.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    math.isfinite(value) and value <= limit):
+                raise BodyLanguageError(
+                    f"LM config {name} must be a number up to {limit:g}, got {value!r}"
+                )
+            if value <= 0 and name != "dropout":
+                raise BodyLanguageError(
+                    f"LM config {name} must be a positive number, got {value!r}"
+                )
+        for name in ("aligned_memory", "freeze_text_embeddings"):
+            if not isinstance(getattr(self, name), bool):
+                raise BodyLanguageError(
+                    f"LM config {name} must be true or false, got {getattr(self, name)!r}"
+                )
+        for name in ("preset", "encoder_init", "decoder_init"):
+            if not isinstance(getattr(self, name), str):
+                raise BodyLanguageError(
+                    f"LM config {name} must be a string, got {getattr(self, name)!r}"
+                )

@@ -20,7 +20,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.checkpoint import CheckpointFiles, load_checkpoint, save_checkpoint
+from core.checkpoint import (
+    CheckpointFiles,
+    checkpoint_files,
+    load_checkpoint,
+    save_checkpoint,
+)
 from core.errors import BodyLanguageError
 from core.tokenizers.audio_features import (
     FRAME_RATE,
@@ -33,6 +38,7 @@ from core.tokenizers.audio_features import (
     is_pretrained_source,
     prepare_audio,
 )
+from core.validate import check_inside
 
 KIND = "audio_tokenizer"
 FORMAT_VERSION = 1
@@ -338,6 +344,10 @@ class AudioTokenizer:
             "feature_std": self._std,
             "feature_weight": self._weight,
         }
+        # A speech model inside the checkpoint's folder is stored relative to it, so the folder
+        # can move; `load` reads relative folders as relative to the checkpoint, never the cwd.
+        config["feature_source"] = _portable_source(self.config.feature_source,
+                                                    checkpoint_files(path).config.parent)
         return save_checkpoint(path, KIND, config, tensors, FORMAT_VERSION,
                                metadata={"training": self.training_summary})
 
@@ -347,10 +357,12 @@ class AudioTokenizer:
         BodyLanguageError that names the file."""
         config, tensors = load_checkpoint(path, KIND, FORMAT_VERSION, as_numpy=True,
                                           required_tensors=_TENSORS)
-        where = Path(path)
+        where = checkpoint_files(path).config
         names = {field.name for field in fields(AudioTokenizerConfig)}
         try:
-            tokenizer = cls(**{key: config[key] for key in names})
+            values = {key: config[key] for key in names}
+            values["feature_source"] = _loadable_source(values["feature_source"], where)
+            tokenizer = cls(**values)
             feature_dim, frame_rate = int(config["feature_dim"]), int(config["frame_rate"])
         except KeyError as exc:
             raise BodyLanguageError(f"audio tokenizer config lacks {exc}", where) from None
@@ -374,8 +386,6 @@ class AudioTokenizer:
                     f"{shape}",
                     where,
                 )
-            if not np.isfinite(tensors[name]).all():
-                raise BodyLanguageError(f"tensor {name!r} holds NaN or infinite values", where)
         if (tensors["feature_std"] <= 0).any():
             raise BodyLanguageError("tensor 'feature_std' must be positive", where)
         tokenizer._centroids = tensors["centroids"].astype(np.float32)
@@ -383,6 +393,34 @@ class AudioTokenizer:
         tokenizer._std = tensors["feature_std"].astype(np.float32)
         tokenizer._weight = tensors["feature_weight"].astype(np.float32)
         return tokenizer
+
+
+def _portable_source(source: str, checkpoint_dir: Path) -> str:
+    """`source` as stored: a speech model folder inside `checkpoint_dir` relative to it, any
+    other folder absolute (a relative one would otherwise be read against the wrong folder)."""
+    if not is_pretrained_source(source):
+        return source
+    folder = Path(source[len(HF_PREFIX):]).expanduser().resolve()
+    try:
+        return HF_PREFIX + folder.relative_to(checkpoint_dir.resolve()).as_posix()
+    except ValueError:
+        return HF_PREFIX + str(folder)
+
+
+def _loadable_source(source: Any, config_path: Path) -> Any:
+    """The stored `source` with a relative speech model folder resolved against the checkpoint's
+    folder, which it must not leave ("..", or a link out of it). An absolute folder is the one a
+    standalone checkpoint was trained with; core.api.load_model accepts only folders inside the
+    model folder (core.validate.check_model_folder)."""
+    if not isinstance(source, str) or not is_pretrained_source(source):
+        return source  # AudioTokenizerConfig names a malformed source
+    folder = Path(source[len(HF_PREFIX):]).expanduser()
+    if folder.is_absolute():
+        return source
+    checkpoint_dir = config_path.parent
+    inside = check_inside(checkpoint_dir / folder, checkpoint_dir,
+                          f"the speech model folder {source!r} the audio tokenizer names")
+    return HF_PREFIX + str(inside)
 
 
 # --- context stacking ------------------------------------------------------------------------

@@ -395,10 +395,16 @@ class PretrainedSpeechFeatures:
         if not self.directory.is_dir():
             raise BodyLanguageError("pretrained speech model folder not found", self.directory)
         try:
+            # trust_remote_code=False: a folder asking to run its own code is refused instead of
+            # transformers asking [y/N] on stdin, the worker's request pipe. use_safetensors: the
+            # weights are never unpickled.
             self.extractor = AutoFeatureExtractor.from_pretrained(
-                self.directory, local_files_only=True
+                self.directory, local_files_only=True, trust_remote_code=False
             )
-            self.model = AutoModel.from_pretrained(self.directory, local_files_only=True)
+            self.model = AutoModel.from_pretrained(
+                self.directory, local_files_only=True, trust_remote_code=False,
+                use_safetensors=True,
+            )
         except (OSError, ValueError, KeyError) as exc:
             raise BodyLanguageError(
                 f"cannot load a speech model and feature extractor from this folder "

@@ -46,6 +46,7 @@ from core.tokenizers.motion_features import (
     motion_features,
     rotation_dim,
 )
+from core.validate import check_state_fits
 
 CHECKPOINT_KIND = "motion_tokenizer"
 FORMAT_VERSION = 1
@@ -652,11 +653,56 @@ class MotionTokenizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> MotionTokenizer:
+        """The tokenizer of a checkpoint written by `save`, in eval mode on `device`. Its config
+        is checked against sane limits and the weights' shapes before any module is built, so a
+        damaged or hostile config cannot allocate more than the weights file holds."""
         config, tensors = load_checkpoint(path, CHECKPOINT_KIND, FORMAT_VERSION)
         files = checkpoint_files(path)
+        _check_load_limits(config, files.config)
+        shapes = {name: {"shape": list(tensor.shape)} for name, tensor in tensors.items()}
+        check_state_fits(lambda: cls.from_config(config, files.config).state_tensors(), shapes,
+                         files.config)
         tokenizer = cls.from_config(config, files.config)
         tokenizer.load_state_tensors(tensors, files.weights)
         return tokenizer.to(device).eval()
+
+
+# Upper bounds on a stored part config, far above the shipped ones (512 codes of 256, width 256,
+# depth 3, growth 3): beyond them a config is damaged or hostile.
+LOAD_LIMITS = {"codebook_size": 65536, "code_dim": 4096, "width": 4096, "depth": 16,
+               "dilation_growth": 16, "input_dim": 4096}
+MAX_DILATION = 2**16  # dilation_growth ** (depth - 1): the widest conv's padding, in steps
+MAX_FPS = 1000.0
+
+
+def _check_load_limits(config: dict[str, Any], where: Any) -> None:
+    """Sizes in a stored config that would make even building the model (on the meta device, for
+    the shape check) take minutes, or the first forward pass exhaust memory."""
+    if "fps" not in config:
+        raise BodyLanguageError("motion tokenizer config lacks 'fps'", where)
+    fps = config["fps"]
+    if isinstance(fps, bool) or not isinstance(fps, int | float) or not (
+            math.isfinite(fps) and 0 < fps <= MAX_FPS):
+        raise BodyLanguageError(f"motion tokenizer config fps must be a number in (0, {MAX_FPS:g}]"
+                                f", got {fps!r}", where)
+    parts = config.get("parts")
+    for part, values in (parts.items() if isinstance(parts, dict) else ()):
+        if not isinstance(values, dict):
+            continue  # from_config names the malformed part
+        for key, limit in LOAD_LIMITS.items():
+            value = values.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+                raise BodyLanguageError(
+                    f"motion tokenizer config parts.{part}.{key} is {value}, more than the limit "
+                    f"of {limit}", where
+                )
+        growth, depth = values.get("dilation_growth"), values.get("depth")
+        if all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (growth, depth)) \
+                and growth ** (depth - 1) > MAX_DILATION:
+            raise BodyLanguageError(
+                f"motion tokenizer config parts.{part}: dilation_growth {growth} ** (depth {depth}"
+                f" - 1) exceeds the widest dilation of {MAX_DILATION}", where
+            )
 
 
 __all__ = [

