@@ -1,0 +1,348 @@
+"""The masked motion model: all steps x four parts of a window are written at once, in a few
+passes, by one bidirectional transformer that reads the window's conditions in the same sequence.
+
+    sequence   [emotion] [prompt token states ...] [motion step 0 ... step W-1]
+    step t     sum of its four part-code embeddings (a <mask> row where the code is hidden)
+               + the audio of step t (the 10 audio units of every 3 steps, embedded,
+                 concatenated and projected to 3 step vectors) + its position
+    outputs    four part heads per step (each over its part's codebook only),
+               a mouth head per step: the jaw and lip shapes of its 4 frames, regressed
+               (core/lm/mouth.py: the face tokenizer smooths them away),
+               an emotion head at the emotion slot (motion -> emotion)
+
+Why this shape (see bench/learning_curve.py for the measured curves): every training row teaches
+every hidden code at once (an autoregressive decoder learns one next code per position and, with
+speech, learns to copy its own past instead of its conditions); the conditions sit in the same
+sequence, so the audio of step t is added to step t itself and the prompt is a handful of
+attended tokens (MiniLM's word states, frozen, so they are computed once per distinct text).
+Hiding a random share of codes (cos(u * pi / 2)) makes masked-frame pre-training, editing a part
+and in-betweening the training objective itself. Dropping each condition teaches the model the
+unconditional answer too, which generation uses for classifier-free guidance.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.checkpoint import CheckpointFiles, load_checkpoint, save_checkpoint
+from core.errors import BodyLanguageError
+from core.lm.mouth import CHANNELS as MOUTH_CHANNELS
+from core.skeleton import PARTS
+from core.tokenizers.text import minilm_dir
+
+CHECKPOINT_KIND = "masked_lm"
+FORMAT_VERSION = 1
+HIDDEN = -1  # a code the model is asked to write
+STEPS_PER_AUDIO_GROUP = 3  # 3 motion steps (0.4 s) = 10 audio units (25 Hz)
+UNITS_PER_AUDIO_GROUP = 10
+TEXT_DIM = 384  # all-MiniLM-L6-v2's hidden size
+# Conditions generation can guide, in the order of `Conditions` fields.
+GUIDED = ("prompt", "audio", "emotion")
+
+
+@dataclass(frozen=True)
+class MaskedConfig:
+    """Shapes of a masked motion model; saved in its checkpoint."""
+
+    codebook_sizes: tuple[int, ...]  # per part, PARTS order
+    audio_units: int
+    emotions: tuple[str, ...]
+    window_steps: int = 60  # 8 s at 7.5 steps per second
+    hidden: int = 256
+    layers: int = 6
+    heads: int = 4
+    feedforward: int = 1024
+    dropout: float = 0.1
+    audio_dim: int = 48  # per audio unit, before the per-group projection
+    prompt_tokens: int = 16  # MiniLM word states kept per prompt
+    mouth_channels: int = MOUTH_CHANNELS
+    frames_per_step: int = 4
+    preset: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.window_steps % STEPS_PER_AUDIO_GROUP:
+            raise BodyLanguageError(f"window_steps must be a multiple of {STEPS_PER_AUDIO_GROUP}, "
+                                    f"got {self.window_steps}")
+        if len(self.codebook_sizes) != len(PARTS):
+            raise BodyLanguageError(f"codebook_sizes needs one size per part {PARTS}")
+        if self.hidden % self.heads:
+            raise BodyLanguageError(f"hidden {self.hidden} must divide by heads {self.heads}")
+
+    def to_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["codebook_sizes"] = list(self.codebook_sizes)
+        values["emotions"] = list(self.emotions)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> MaskedConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise BodyLanguageError(f"masked model config has unknown keys {unknown}")
+        missing = sorted(n for n in ("codebook_sizes", "audio_units", "emotions")
+                         if n not in values)
+        if missing:
+            raise BodyLanguageError(f"masked model config lacks {missing}")
+        kept = dict(values)
+        kept["codebook_sizes"] = tuple(int(v) for v in values["codebook_sizes"])
+        kept["emotions"] = tuple(str(v) for v in values["emotions"])
+        return cls(**kept)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Sized for a 2-core CPU: about 6 M trained parameters.
+    "cpu": {},
+    "tiny": {"hidden": 64, "layers": 2, "heads": 2, "feedforward": 128, "audio_dim": 8,
+             "window_steps": 24, "dropout": 0.0},
+    # For one datacentre GPU (≤ 10 minutes of an H100/H200).
+    "gpu": {"hidden": 512, "layers": 8, "heads": 8, "feedforward": 2048, "audio_dim": 64},
+}
+
+
+@dataclass
+class Conditions:
+    """What a batch of windows is conditioned on; each is absent (dropped) per row."""
+
+    audio: torch.Tensor  # (B, W // 3 * 10) audio units; the null id where there is none
+    prompt: torch.Tensor  # (B, P, 384) MiniLM word states (zeros where absent)
+    prompt_mask: torch.Tensor  # (B, P) bool: a real prompt token
+    emotion: torch.Tensor  # (B,) emotion index; the null id where none is given
+
+    @staticmethod
+    def cat(items: Sequence[Conditions]) -> Conditions:
+        return Conditions(
+            torch.cat([c.audio for c in items]), torch.cat([c.prompt for c in items]),
+            torch.cat([c.prompt_mask for c in items]), torch.cat([c.emotion for c in items]),
+        )
+
+    def without(self, name: str, null_audio: int, null_emotion: int) -> Conditions:
+        """The same rows with condition `name` removed (what training's dropout shows)."""
+        out = Conditions(self.audio, self.prompt, self.prompt_mask, self.emotion)
+        if name == "audio":
+            out.audio = torch.full_like(self.audio, null_audio)
+        elif name == "prompt":
+            out.prompt = torch.zeros_like(self.prompt)
+            out.prompt_mask = torch.zeros_like(self.prompt_mask)
+        elif name == "emotion":
+            out.emotion = torch.full_like(self.emotion, null_emotion)
+        else:
+            raise BodyLanguageError(f"unknown condition {name!r}; expected one of {GUIDED}")
+        return out
+
+
+class Output(NamedTuple):
+    parts: list[torch.Tensor]  # per part (B, W, K_p) logits
+    emotion: torch.Tensor  # (B, E) logits
+    mouth: torch.Tensor  # (B, W * frames_per_step, mouth_channels), normalised units
+
+
+class MaskedMotionModel(nn.Module):
+    """The model; `forward(codes, valid, conditions)` -> Output."""
+
+    def __init__(self, config: MaskedConfig) -> None:
+        super().__init__()
+        self.config = config
+        h = config.hidden
+        self.part_embeddings = nn.ModuleList(
+            nn.Embedding(size + 1, h) for size in config.codebook_sizes)  # last row: <mask>
+        self.audio_embedding = nn.Embedding(config.audio_units + 1, config.audio_dim)  # + null
+        self.audio_projection = nn.Linear(UNITS_PER_AUDIO_GROUP * config.audio_dim,
+                                          STEPS_PER_AUDIO_GROUP * h)
+        self.step_positions = nn.Parameter(torch.randn(config.window_steps, h) * 0.02)
+        self.prompt_positions = nn.Parameter(torch.randn(config.prompt_tokens, h) * 0.02)
+        self.prompt_projection = nn.Sequential(nn.LayerNorm(TEXT_DIM), nn.Linear(TEXT_DIM, h))
+        self.emotion_embedding = nn.Embedding(len(config.emotions) + 1, h)  # + null
+        layer = nn.TransformerEncoderLayer(
+            h, config.heads, config.feedforward, config.dropout, activation="gelu",
+            batch_first=True, norm_first=True)
+        self.transformer = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(h)
+        self.part_heads = nn.ModuleList(nn.Linear(h, size) for size in config.codebook_sizes)
+        self.emotion_head = nn.Linear(h, len(config.emotions))
+        self.mouth_head = nn.Linear(h, config.frames_per_step * config.mouth_channels)
+        # The mouth head works in normalised units; these turn them into radians / weights.
+        self.register_buffer("mouth_mean", torch.zeros(config.mouth_channels))
+        self.register_buffer("mouth_std", torch.ones(config.mouth_channels))
+
+    @property
+    def null_audio(self) -> int:
+        return self.config.audio_units
+
+    @property
+    def null_emotion(self) -> int:
+        return len(self.config.emotions)
+
+    @property
+    def device(self) -> torch.device:
+        return self.step_positions.device
+
+    def _steps(self, codes: torch.Tensor, conditions: Conditions) -> torch.Tensor:
+        batch, steps, _ = codes.shape
+        x = self.step_positions[:steps].expand(batch, -1, -1)
+        for column, table in enumerate(self.part_embeddings):
+            part = codes[..., column]
+            x = x + table(torch.where(part < 0, table.num_embeddings - 1, part))
+        groups = steps // STEPS_PER_AUDIO_GROUP
+        audio = self.audio_embedding(conditions.audio[:, : groups * UNITS_PER_AUDIO_GROUP])
+        audio = self.audio_projection(audio.reshape(batch, groups, -1))
+        return x + audio.reshape(batch, steps, -1)
+
+    def forward(self, codes: torch.Tensor, valid: torch.Tensor, conditions: Conditions) -> Output:
+        """codes (B, W, 4) with HIDDEN where the model must write; valid (B, W) bool (False past a
+        short window's end)."""
+        batch = codes.shape[0]
+        emotion = self.emotion_embedding(conditions.emotion)[:, None]
+        prompt = self.prompt_projection(conditions.prompt) + self.prompt_positions[
+            : conditions.prompt.shape[1]]
+        x = torch.cat([emotion, prompt, self._steps(codes, conditions)], dim=1)
+        keep = torch.cat([torch.ones(batch, 1, dtype=torch.bool, device=codes.device),
+                          conditions.prompt_mask, valid], dim=1)
+        y = self.norm(self.transformer(x, src_key_padding_mask=~keep))
+        motion = y[:, 1 + prompt.shape[1]:]
+        mouth = self.mouth_head(motion).reshape(batch, -1, self.config.mouth_channels)
+        return Output([head(motion) for head in self.part_heads], self.emotion_head(y[:, 0]),
+                      mouth)
+
+    def mouth_values(self, normalised: torch.Tensor) -> torch.Tensor:
+        return normalised * self.mouth_std + self.mouth_mean
+
+    # --- persistence -----------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike,
+             metadata: Mapping[str, Any] | None = None) -> CheckpointFiles:
+        tensors = {k: v.detach().cpu() for k, v in self.state_dict().items()}
+        return save_checkpoint(path, CHECKPOINT_KIND, self.config.to_dict(), tensors,
+                               FORMAT_VERSION, metadata)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike,
+             device: str | torch.device = "cpu") -> MaskedMotionModel:
+        stored, tensors = load_checkpoint(path, CHECKPOINT_KIND, FORMAT_VERSION)
+        model = cls(MaskedConfig.from_dict(stored["config"]))
+        expected = model.state_dict()
+        problems = sorted(set(expected) ^ set(tensors))
+        if problems:
+            raise BodyLanguageError(f"masked model weights do not match its config: {problems[:5]}",
+                                    path)
+        for name, value in tensors.items():
+            if tuple(value.shape) != tuple(expected[name].shape):
+                raise BodyLanguageError(f"tensor {name} has shape {tuple(value.shape)}, the config "
+                                        f"needs {tuple(expected[name].shape)}", path)
+        model.load_state_dict(tensors)
+        model.metadata = dict(stored.get("metadata") or {})
+        return model.to(device).eval()
+
+
+def masked_loss(model: MaskedMotionModel, codes: torch.Tensor, hidden: torch.Tensor,
+                valid: torch.Tensor, conditions: Conditions,
+                emotion_targets: torch.Tensor | None = None,
+                mouth: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+    """Cross-entropy over the hidden codes (all parts pooled) plus, where given, the emotion read
+    from the motion and the mouth track's squared error. `codes` are the true codes (B, W, 4), -1
+    where the data has none; `mouth` (B, W * 4, C) true values, NaN where there are none."""
+    shown = torch.where(hidden, torch.full_like(codes, HIDDEN), codes)
+    logits, emotion_logits, mouth_out = model(shown, valid, conditions)
+    trained = hidden & valid[..., None] & (codes >= 0)
+    losses, correct, count = [], 0, 0
+    for column, part_logits in enumerate(logits):
+        mask = trained[..., column]
+        if mask.any():
+            picked = part_logits[mask]
+            target = codes[..., column][mask]
+            losses.append(F.cross_entropy(picked, target, reduction="sum"))
+            correct += int((picked.argmax(-1) == target).sum())
+            count += int(mask.sum())
+    loss = torch.stack(losses).sum() / max(count, 1) if losses else logits[0].sum() * 0.0
+    stats = {"accuracy": correct / max(count, 1), "codes": count}
+    if emotion_targets is not None and bool((emotion_targets >= 0).any()):
+        rows = emotion_targets >= 0
+        emotion_loss = F.cross_entropy(emotion_logits[rows], emotion_targets[rows])
+        loss = loss + 0.2 * emotion_loss
+        stats["emotion_loss"] = float(emotion_loss.detach())
+    if mouth is not None:
+        target = (mouth - model.mouth_mean) / model.mouth_std
+        present = ~torch.isnan(target)
+        if present.any():
+            mouth_loss = ((mouth_out - torch.nan_to_num(target)) ** 2)[present].mean()
+            loss = loss + mouth_loss
+            stats["mouth_loss"] = float(mouth_loss.detach())
+    return loss.float(), stats
+
+
+class PromptEncoder:
+    """MiniLM word states of prompts, frozen, cached per distinct text (training sees a few
+    hundred phrasings; generation one prompt per request)."""
+
+    def __init__(self, tokens: int, cache_size: int = 4096) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from transformers import AutoTokenizer, BertModel
+        from transformers.utils import logging as hf_logging
+
+        folder = minilm_dir()
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True,
+                                                           trust_remote_code=False)
+            self.model = BertModel.from_pretrained(str(folder), local_files_only=True,
+                                                   add_pooling_layer=False,
+                                                   trust_remote_code=False).eval()
+        except (OSError, ValueError) as exc:
+            raise BodyLanguageError(f"cannot load all-MiniLM-L6-v2: {exc}", folder) from None
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        self.tokens = tokens
+        self.cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.cache_size = cache_size
+
+    def _encode(self, texts: list[str]) -> None:
+        batch = self.tokenizer(texts, padding="max_length", truncation=True,
+                               max_length=self.tokens, return_tensors="pt")
+        with torch.no_grad():
+            states = self.model(**batch).last_hidden_state.float()
+        for index, text in enumerate(texts):
+            if len(self.cache) >= self.cache_size:
+                self.cache.pop(next(iter(self.cache)))
+            self.cache[text] = (states[index], batch["attention_mask"][index].bool())
+
+    def __call__(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(N, P, 384) states and (N, P) mask; an empty text has no tokens at all."""
+        new = sorted({t for t in texts if t and t not in self.cache})
+        for first in range(0, len(new), 64):
+            self._encode(new[first:first + 64])
+        states = torch.zeros(len(texts), self.tokens, TEXT_DIM)
+        mask = torch.zeros(len(texts), self.tokens, dtype=torch.bool)
+        for index, text in enumerate(texts):
+            if text:
+                states[index], mask[index] = self.cache[text]
+        return states, mask
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def build_model(codebook_sizes: Sequence[int], audio_units: int, emotions: Sequence[str],
+                preset: str = "cpu", **overrides: Any) -> MaskedMotionModel:
+    if preset not in PRESETS:
+        raise BodyLanguageError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
+    values = {**PRESETS[preset], **overrides}
+    config = MaskedConfig(tuple(int(s) for s in codebook_sizes), int(audio_units),
+                          tuple(emotions), preset=preset, **values)
+    return MaskedMotionModel(config)
+
+
+def cosine_hidden_share(u: torch.Tensor) -> torch.Tensor:
+    """MaskGIT's schedule: the share of codes hidden at progress u in [0, 1]."""
+    return torch.cos(u * math.pi / 2)
+
