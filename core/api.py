@@ -39,11 +39,16 @@ from core.inference import (
     generate_motion,
 )
 from core.lm.generate import GenerationCancelled, score_tokens
+from core.lm.masked import CHECKPOINT_KIND as MASKED_KIND
+from core.lm.masked import FORMAT_VERSION as MASKED_FORMAT
+from core.lm.masked import MaskedMotionModel
+from core.lm.masked_generate import FillOptions
 from core.lm.model import CHECKPOINT_KIND as LM_KIND
 from core.lm.model import FORMAT_VERSION as LM_FORMAT
 from core.lm.model import MotionLanguageModel
 from core.lm.tasks import TaskContext, collate
 from core.lm.windows import Span
+from core.masked_inference import MaskedSystem
 from core.motion import Motion
 from core.skeleton import PARTS
 from core.tokenizers.audio import FORMAT_VERSION as AUDIO_FORMAT
@@ -76,6 +81,9 @@ PIECES: dict[str, tuple[str, str, int]] = {
     "motion_tokenizer": ("motion_tokenizer", MOTION_KIND, MOTION_FORMAT),
     "audio_tokenizer": ("audio_tokenizer", AUDIO_KIND, AUDIO_FORMAT),
 }
+# The language model is either kind: the masked model (the default since it learns its conditions
+# on a CPU) or the autoregressive encoder-decoder.
+LM_KINDS: dict[str, int] = {MASKED_KIND: MASKED_FORMAT, LM_KIND: LM_FORMAT}
 THREADS_ENV = "BODY_LANGUAGE_THREADS"
 # Windows decoded side by side at most; more go in further batches (bounds memory on long clips).
 MAX_ROWS = {"cpu": 64, "cuda": 256}
@@ -89,7 +97,7 @@ CancelCallback = Callable[[], bool]
 class BodyLanguageModel:
     """A loaded model: the language model, its tokenizers and where it runs."""
 
-    lm: MotionLanguageModel
+    lm: MotionLanguageModel | MaskedMotionModel
     motion_tokenizer: MotionTokenizer
     audio_tokenizer: AudioTokenizer
     text_tokenizer: TextTokenizer
@@ -98,11 +106,17 @@ class BodyLanguageModel:
     path: Path | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     max_rows: int = MAX_ROWS["cpu"]
-    context: TaskContext = field(init=False, repr=False)  # the LM's window and prompt layout
+    context: TaskContext | None = field(init=False, repr=False)  # autoregressive layout
+    masked: MaskedSystem | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         check_compatible(self.lm, self.motion_tokenizer, self.audio_tokenizer, self.path)
-        self.context = TaskContext.from_config(self.lm.config, self.text_tokenizer)
+        if isinstance(self.lm, MaskedMotionModel):
+            self.context = None
+            self.masked = MaskedSystem(self.lm, self.motion_tokenizer, self.audio_tokenizer)
+        else:
+            self.context = TaskContext.from_config(self.lm.config, self.text_tokenizer)
+            self.masked = None
 
     @property
     def face_space(self) -> str:
@@ -114,6 +128,8 @@ class BodyLanguageModel:
 
     @property
     def emotions(self) -> tuple[str, ...]:
+        if isinstance(self.lm, MaskedMotionModel):
+            return self.lm.config.emotions
         return self.lm.vocab.emotions
 
     @property
@@ -124,12 +140,33 @@ class BodyLanguageModel:
 # --- model folders -------------------------------------------------------------------------------
 
 
+def _masked_problems(lm: MaskedMotionModel, motion_tokenizer: MotionTokenizer,
+                     audio_tokenizer: AudioTokenizer) -> list[str]:
+    problems = []
+    if lm.config.audio_units != audio_tokenizer.num_units:
+        problems.append(f"the LM reads {lm.config.audio_units} audio units, the audio tokenizer "
+                        f"makes {audio_tokenizer.num_units}")
+    for part, size in zip(PARTS, lm.config.codebook_sizes, strict=True):
+        if motion_tokenizer.codebook_size(part) != size:
+            problems.append(f"the LM reads {size} {part} codes, the motion tokenizer makes "
+                            f"{motion_tokenizer.codebook_size(part)}")
+    if motion_tokenizer.fps != FPS or audio_tokenizer.frame_rate != 25:
+        problems.append("the tokenizers must run at 30 fps and 25 audio units per second")
+    return problems
+
+
 def check_compatible(
-    lm: MotionLanguageModel, motion_tokenizer: MotionTokenizer, audio_tokenizer: AudioTokenizer,
-    where: Any = None,
+    lm: MotionLanguageModel | MaskedMotionModel, motion_tokenizer: MotionTokenizer,
+    audio_tokenizer: AudioTokenizer, where: Any = None,
 ) -> None:
     """That the tokenizers make exactly the tokens the language model's vocabulary holds, at the
     rates its windows assume."""
+    if isinstance(lm, MaskedMotionModel):
+        problems = _masked_problems(lm, motion_tokenizer, audio_tokenizer)
+        if problems:
+            raise BodyLanguageError("the model's pieces do not fit together: "
+                                    + "; ".join(problems), where)
+        return
     vocab, config = lm.vocab, lm.config
     problems = []
     if vocab.audio_units != audio_tokenizer.num_units:
@@ -157,7 +194,7 @@ def check_compatible(
 
 def save_model_bundle(
     folder: str | os.PathLike,
-    lm: MotionLanguageModel,
+    lm: MotionLanguageModel | MaskedMotionModel,
     motion_tokenizer: MotionTokenizer | None,
     audio_tokenizer: AudioTokenizer | None,
     name: str = "default",
@@ -178,7 +215,10 @@ def save_model_bundle(
                for piece, tokenizer in given.items()}
     check_compatible(lm, present["motion_tokenizer"], present["audio_tokenizer"], manifest_path)
     folder.mkdir(parents=True, exist_ok=True)
-    lm.save(folder / PIECES["lm"][0], dtype=dtype)
+    if isinstance(lm, MaskedMotionModel):
+        lm.save(folder / PIECES["lm"][0], metadata, dtype=dtype)
+    else:
+        lm.save(folder / PIECES["lm"][0], dtype=dtype)
     for piece, tokenizer in given.items():
         if tokenizer is not None:
             tokenizer.save(folder / PIECES[piece][0])
@@ -186,6 +226,8 @@ def save_model_bundle(
     pieces = {}
     for piece, (stem, kind, version) in PIECES.items():
         header = read_header(folder / stem)
+        if piece == "lm":
+            kind, version = header.kind, LM_KINDS[header.kind]
         pieces[piece] = {"checkpoint": stem, "kind": kind, "format_version": version,
                          "save_id": header.save_id}
     manifest = {
@@ -255,6 +297,8 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
         entry = pieces.get(piece)
         if not isinstance(entry, dict) or not isinstance(entry.get("checkpoint"), str):
             raise BodyLanguageError(f"model manifest does not name its {piece}", path)
+        if piece == "lm" and entry.get("kind") in LM_KINDS:
+            kind, supported = entry["kind"], LM_KINDS[entry["kind"]]
         if entry.get("kind") != kind or entry.get("format_version") != supported:
             raise BodyLanguageError(
                 f"the manifest's {piece} is a {entry.get('kind')!r} checkpoint of format "
@@ -332,7 +376,9 @@ def load_model(
     resolved = resolve_device(device)
     if resolved.type == "cpu":
         torch.set_num_threads(cpu_threads())
-    lm = MotionLanguageModel.load(_piece_path(folder, manifest, "lm"), device=resolved)
+    lm_class = MaskedMotionModel if manifest["pieces"]["lm"]["kind"] == MASKED_KIND \
+        else MotionLanguageModel
+    lm = lm_class.load(_piece_path(folder, manifest, "lm"), device=resolved)
     motion_tokenizer = MotionTokenizer.load(_piece_path(folder, manifest, "motion_tokenizer"),
                                             device=resolved)
     audio_tokenizer = AudioTokenizer.load(_piece_path(folder, manifest, "audio_tokenizer"))
@@ -365,6 +411,7 @@ def generate(
     progress: ProgressCallback | None = None,
     cancel: CancelCallback | None = None,
     windowing: str = "two_pass",
+    guidance: Mapping[str, float] | None = None,
 ) -> Motion:
     """Motion (30 fps, the model's face space) for speech and/or a text prompt.
 
@@ -381,7 +428,12 @@ def generate(
     Same `seed`, same inputs, same device: the same motion. `progress(fraction, message)` is called
     with a rising fraction ending at 1.0; `cancel()` returning True stops generation with
     GenerationCancelled. `windowing` ("two_pass", "sequential", "independent") chooses how long
-    clips carry context across windows (see core/lm/windows.py).
+    clips carry context across windows for the autoregressive model (see core/lm/windows.py).
+
+    `guidance` (masked model): strength per condition, {"prompt": 2.5, "audio": 1.5,
+    "emotion": 2.0} by default (core/lm/masked_generate.py); 1 follows the condition as trained,
+    higher follows it more closely, 0 ignores it. `top_k`/`top_p` apply to the autoregressive
+    model only.
     """
     check_generate_arguments(seed=seed, prompt=prompt, transcript=transcript, duration=duration,
                              audio=audio, sample_rate=sample_rate, keep=keep)
@@ -425,8 +477,21 @@ def generate(
     _check_cancel(cancel)
     report(0.03, "Preparing")
     generator = torch.Generator(device=model.device).manual_seed(int(seed))
+    if model.masked is not None:
+        options = FillOptions(temperature=_temperature(temperature), guidance=guidance,
+                              generator=generator)
+        options.strengths()  # names a bad strength before any work
+        return model.masked.motion(condition, request, options, report,
+                                   lambda: _check_cancel(cancel))
     sampling = Sampling(temperature, top_k, top_p, generator)
     return generate_motion(model, condition, request, sampling, report, cancel, windowing)
+
+
+def _temperature(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
+            math.isfinite(value) and 0 <= value <= 10):
+        raise BodyLanguageError(f"temperature must be a number in 0..10, got {value!r}")
+    return float(value)
 
 
 def _monotonic(progress: ProgressCallback | None) -> ProgressCallback:
@@ -465,6 +530,11 @@ def _parts(parts: Iterable[str]) -> tuple[str, ...]:
 def _emotion(model: BodyLanguageModel, emotion: str | None) -> str | None:
     if emotion is None or emotion == "":
         return None
+    if model.masked is not None:
+        if emotion not in model.emotions:
+            raise BodyLanguageError(f"unknown emotion {emotion!r}; the model knows "
+                                    f"{list(model.emotions)}")
+        return emotion
     model.lm.vocab.emotion(emotion)  # raises, naming the known emotions
     return emotion
 
@@ -575,6 +645,9 @@ def predict_emotion(model: BodyLanguageModel, motion: Motion) -> dict[str, float
     if motion.face_space != model.face_space:
         raise BodyLanguageError(f"motion has face space {motion.face_space!r}; the model reads "
                                 f"{model.face_space!r}")
+    if model.masked is not None:
+        probabilities = model.masked.emotion(motion)
+        return {name: float(p) for name, p in zip(model.emotions, probabilities, strict=True)}
     codes = np.stack([np.asarray(c, np.int64) for c in tokenizer.tokenize(motion).values()],
                      axis=1)
     window = model.context.window_steps

@@ -58,3 +58,32 @@ def make_tiny_model(folder: Path, seed: int = 0) -> Path:
     save_model_bundle(folder, lm, motion_tokenizer, audio_tokenizer, name="tiny-test",
                       dtype=torch.float32)
     return folder
+
+
+def tiny_masked_model_folder(tmp_path_factory) -> Path:
+    """A tiny masked model beside the same tiny tokenizers, made once per session."""
+    folder = tmp_path_factory.getbasetemp() / "tiny-masked-model"
+    if not (folder / "model.json").is_file():
+        source = tiny_model_folder(tmp_path_factory)
+        make_tiny_masked_model(folder, source)
+    return folder
+
+
+def make_tiny_masked_model(folder: Path, tokenizers: Path, seed: int = 0) -> Path:
+    """A masked language model (random weights, `tiny` preset) with the tokenizers of folder
+    `tokenizers`, written as a model folder."""
+    from core.api import save_model_bundle
+    from core.corpus.style import EMOTIONS
+    from core.lm.masked import build_model
+    from core.skeleton import PARTS
+    from core.tokenizers.audio import AudioTokenizer
+    from core.tokenizers.motion_vqvae import MotionTokenizer
+
+    torch.manual_seed(seed)
+    motion_tokenizer = MotionTokenizer.load(tokenizers / "motion_tokenizer")
+    audio_tokenizer = AudioTokenizer.load(tokenizers / "audio_tokenizer")
+    lm = build_model([motion_tokenizer.codebook_size(p) for p in PARTS],
+                     audio_tokenizer.num_units, EMOTIONS, "tiny").eval()
+    save_model_bundle(folder, lm, motion_tokenizer, audio_tokenizer, name="tiny-masked-test",
+                      dtype=torch.float32)
+    return folder

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.checkpoint import CheckpointFiles, load_checkpoint, save_checkpoint
+from core.checkpoint import CheckpointFiles, load_checkpoint, read_header, save_checkpoint
 from core.errors import BodyLanguageError
 from core.lm.mouth import CHANNELS as MOUTH_CHANNELS
 from core.skeleton import PARTS
@@ -217,9 +217,11 @@ class MaskedMotionModel(nn.Module):
 
     # --- persistence -----------------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike,
-             metadata: Mapping[str, Any] | None = None) -> CheckpointFiles:
-        tensors = {k: v.detach().cpu() for k, v in self.state_dict().items()}
+    def save(self, path: str | os.PathLike, metadata: Mapping[str, Any] | None = None,
+             dtype: torch.dtype = torch.float32) -> CheckpointFiles:
+        """Write a checkpoint (kind "masked_lm"), floating weights as `dtype`."""
+        tensors = {k: (v.to(dtype) if v.is_floating_point() else v).detach().cpu()
+                   for k, v in self.state_dict().items()}
         return save_checkpoint(path, CHECKPOINT_KIND, self.config.to_dict(), tensors,
                                FORMAT_VERSION, metadata)
 
@@ -227,7 +229,11 @@ class MaskedMotionModel(nn.Module):
     def load(cls, path: str | os.PathLike,
              device: str | torch.device = "cpu") -> MaskedMotionModel:
         stored, tensors = load_checkpoint(path, CHECKPOINT_KIND, FORMAT_VERSION)
-        model = cls(MaskedConfig.from_dict(stored["config"]))
+        try:
+            config = MaskedConfig.from_dict(stored)
+        except (TypeError, ValueError) as exc:
+            raise BodyLanguageError(f"masked model config is damaged: {exc}", path) from None
+        model = cls(config)
         expected = model.state_dict()
         problems = sorted(set(expected) ^ set(tensors))
         if problems:
@@ -237,8 +243,9 @@ class MaskedMotionModel(nn.Module):
             if tuple(value.shape) != tuple(expected[name].shape):
                 raise BodyLanguageError(f"tensor {name} has shape {tuple(value.shape)}, the config "
                                         f"needs {tuple(expected[name].shape)}", path)
-        model.load_state_dict(tensors)
-        model.metadata = dict(stored.get("metadata") or {})
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in tensors.items()})
+        model.metadata = dict(read_header(path).metadata or {})
         return model.to(device).eval()
 
 

@@ -180,6 +180,12 @@ def generate_codes(model: MaskedMotionModel, prompts: PromptEncoder, clip: ClipC
                    cancel: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(N, 4) codes for a clip and its (4N, C) mouth track: `given` (N, 4) holds the codes to
     keep and HIDDEN where the model writes."""
+    strengths = options.strengths()
+    # Strength 0 ignores a condition: the model is run exactly as if it had not been given.
+    clip = ClipConditions(
+        None if strengths.get("audio") == 0 else clip.units,
+        "" if strengths.get("prompt") == 0 else clip.prompt,
+        None if strengths.get("emotion") == 0 else clip.emotion)
     steps, w = given.shape[0], model.config.window_steps
     starts = plan_windows(steps, w)
     groups = passes(starts, w)
@@ -211,7 +217,7 @@ def generate_codes(model: MaskedMotionModel, prompts: PromptEncoder, clip: ClipC
         for row, start in enumerate(window_starts):
             length = int(valid[row].sum())
             codes[start:start + length] = written[row, :length]
-    return codes, mouth_track(model, prompts, clip, codes, starts, options.strengths())
+    return codes, mouth_track(model, prompts, clip, codes, starts, strengths)
 
 
 @torch.no_grad()

@@ -1,0 +1,113 @@
+"""The masked model through core.api: load, generate, guidance, edits, emotion, and what changes
+the motion (prompt and emotion must, even while speech plays)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import api
+from core.errors import BodyLanguageError
+from core.lm.masked import MaskedMotionModel
+from core.lm.masked_generate import passes, plan_windows
+from core.skeleton import PART_JOINTS
+from tests.tiny_model import tiny_masked_model_folder
+
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return api.load_model(tiny_masked_model_folder(tmp_path_factory), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def speech():
+    rng = np.random.default_rng(3)
+    envelope = np.repeat(rng.uniform(0.02, 0.4, size=40), RATE // 10)
+    return (rng.normal(size=envelope.size) * envelope).astype(np.float32)
+
+
+def test_the_folder_loads_as_a_masked_model(model):
+    assert isinstance(model.lm, MaskedMotionModel)
+    assert model.manifest["pieces"]["lm"]["kind"] == "masked_lm"
+    assert model.emotions == model.lm.config.emotions
+
+
+def test_output_lasts_as_long_as_the_audio_and_is_reproducible(model, speech):
+    a = api.generate(model, speech, RATE, seed=1)
+    b = api.generate(model, speech, RATE, seed=1)
+    c = api.generate(model, speech, RATE, seed=2)
+    assert a.num_frames == round(speech.size / RATE * 30)
+    assert np.array_equal(a.poses, b.poses) and np.array_equal(a.face, b.face)
+    assert not np.array_equal(a.poses, c.poses)
+    assert np.isfinite(a.poses).all() and np.isfinite(a.face).all()
+
+
+def _body(motion):
+    joints = list(PART_JOINTS["upper"]) + list(PART_JOINTS["hands"])
+    return motion.poses[:, joints]
+
+
+def test_changing_only_the_prompt_changes_the_motion_while_speech_plays(model, speech):
+    calm = api.generate(model, speech, RATE, prompt="calm, explaining", seed=0)
+    wave = api.generate(model, speech, RATE, prompt="wave hello with the right hand", seed=0)
+    assert np.abs(_body(calm) - _body(wave)).mean() > 1e-3
+
+
+def test_changing_only_the_emotion_changes_the_motion(model, speech):
+    anger = api.generate(model, speech, RATE, emotion="anger", seed=0)
+    sadness = api.generate(model, speech, RATE, emotion="sadness", seed=0)
+    assert np.abs(anger.poses - sadness.poses).mean() > 1e-3
+
+
+def test_guidance_zero_ignores_the_prompt(model):
+    options = {"prompt": 0.0, "audio": 1.0, "emotion": 1.0}
+    a = api.generate(model, duration=3.0, prompt="nod", seed=0, guidance=options)
+    b = api.generate(model, duration=3.0, prompt="shrug", seed=0, guidance=options)
+    assert np.array_equal(a.poses, b.poses)
+
+
+def test_kept_parts_and_frames_come_back_bit_identical(model, speech):
+    base = api.generate(model, speech, RATE, seed=4)
+    hands = api.generate(model, speech, RATE, seed=5, parts=["hands"], keep=base)
+    for part in ("face", "upper", "lower"):
+        joints = list(PART_JOINTS[part])
+        assert np.array_equal(hands.poses[:, joints], base.poses[:, joints]), part
+    assert np.array_equal(hands.face, base.face) and np.array_equal(hands.trans, base.trans)
+    span = api.generate(model, speech, RATE, seed=5, keep=base, frames=(30, 80))
+    assert np.array_equal(span.poses[:30], base.poses[:30])
+    assert np.array_equal(span.poses[80:], base.poses[80:])
+
+
+def test_long_clips_go_in_overlapping_windows_written_in_few_passes():
+    for steps in (10, 60, 61, 150, 451, 2000):
+        starts = plan_windows(steps, 60)
+        assert starts[0] == 0 and starts[-1] + 60 >= steps and all(s % 3 == 0 for s in starts)
+        assert all(b - a <= 48 for a, b in zip(starts, starts[1:], strict=False))
+        groups = passes(starts, 60)
+        assert len(groups) <= 3 and sorted(sum(groups, [])) == list(range(len(starts)))
+
+
+def test_predict_emotion_is_a_distribution(model, speech):
+    motion = api.generate(model, speech, RATE, seed=0)
+    probabilities = api.predict_emotion(model, motion)
+    assert set(probabilities) == set(model.emotions)
+    assert abs(sum(probabilities.values()) - 1.0) < 1e-6
+
+
+@pytest.mark.parametrize("guidance, message", [
+    ({"tempo": 2.0}, "unknown guidance"),
+    ({"prompt": float("nan")}, "prompt guidance"),
+    ({"audio": -1.0}, "audio guidance"),
+])
+def test_bad_guidance_is_a_clear_error(model, guidance, message):
+    with pytest.raises(BodyLanguageError, match=message):
+        api.generate(model, duration=1.0, prompt="nod", guidance=guidance)
+
+
+def test_bad_emotion_and_temperature_are_clear_errors(model):
+    with pytest.raises(BodyLanguageError, match="unknown emotion 'glee'"):
+        api.generate(model, duration=1.0, emotion="glee")
+    with pytest.raises(BodyLanguageError, match="temperature"):
+        api.generate(model, duration=1.0, temperature=float("inf"))
