@@ -10,7 +10,8 @@ Protocol version 1. Every request is one JSON object on one line with a string `
                      devices (null unless probed: probing imports torch)}
     load             checkpoint (folder/stem or null: the shipped one), device (auto|cpu|cuda)
                      -> result {model}
-    generate         audio, prompt, transcript, emotion, parts, keep, frames, seed, output, model
+    generate         audio, prompt, transcript, emotion, parts, keep, frames, seed, output, model,
+                     guidance ({prompt, audio, emotion}: strengths, each optional)
                      -> progress events, then result {motion, frames, fps, face_space, seconds}
     predict_emotion  motion (npz path), model -> result {probabilities: {emotion: p}}
     cancel           target: the id of a running or queued request (answered by that request's
@@ -58,6 +59,7 @@ lines are written to a private duplicate of the original stdout.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import queue
@@ -736,6 +738,25 @@ def _seed(value: object) -> int:
     return value
 
 
+GUIDED_CONDITIONS = ("prompt", "audio", "emotion")
+MAX_GUIDANCE = 20.0
+
+
+def _guidance(value: Any) -> dict[str, float] | None:
+    """How strongly to follow each condition: {name: strength in 0..MAX_GUIDANCE}, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or any(name not in GUIDED_CONDITIONS for name in value):
+        raise RequestError(f"guidance must be an object with some of "
+                           f"{', '.join(GUIDED_CONDITIONS)}, got {value!r}")
+    for name, strength in value.items():
+        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not (
+                math.isfinite(strength) and 0.0 <= strength <= MAX_GUIDANCE):
+            raise RequestError(f"guidance {name} must be a number in 0..{MAX_GUIDANCE:g}, got "
+                               f"{strength!r}")
+    return {name: float(strength) for name, strength in value.items()}
+
+
 def handle_generate(request: Mapping[str, Any], context: Context, report: Reporter) -> dict:
     output = _output_path(request.get("output"))
     parts = request.get("parts", list(PARTS))
@@ -749,6 +770,7 @@ def handle_generate(request: Mapping[str, Any], context: Context, report: Report
     from core.corpus.style import EMOTIONS
 
     emotion = _choice(request.get("emotion"), EMOTIONS, "emotion")
+    guidance = _guidance(request.get("guidance"))
 
     # Inputs first: a wrong file is reported before minutes of model loading.
     report(0.0, "Reading audio")
@@ -767,7 +789,7 @@ def handle_generate(request: Mapping[str, Any], context: Context, report: Report
     try:
         motion = api.generate(
             model, audio, SAMPLE_RATE, prompt=prompt, transcript=transcript, emotion=emotion,
-            parts=tuple(parts), keep=keep, frames=frames, seed=seed,
+            parts=tuple(parts), keep=keep, frames=frames, seed=seed, guidance=guidance,
             progress=lambda fraction, message="Generating": report(fraction, message),
             cancel=report.cancelled,
         )

@@ -532,9 +532,14 @@ def test_save_failure_names_the_output_and_removes_only_its_partial_file(tmp_pat
     ({"parts": []}, ("parts must be a non-empty list",)),
     ({"frames": [0, 10**30, 3]}, ("frames must be",)),
     ({"emotion": {"joy": 1}}, ("emotion",)),
+    ({"guidance": {"tempo": 2}}, ("guidance must be an object", "tempo")),
+    ({"guidance": {"prompt": 1e9}}, ("guidance prompt must be a number in 0..20",)),
+    ({"guidance": {"audio": -1}}, ("guidance audio",)),
+    ({"guidance": [2.0]}, ("guidance must be an object",)),
 ], ids=["lone_surrogate_prompt", "lone_surrogate_transcript", "number_prompt", "list_transcript",
         "seed_2_63", "seed_below_int64", "huge_seed", "float_seed", "bool_seed", "nested_parts",
-        "no_parts", "three_frames", "object_emotion"])
+        "no_parts", "three_frames", "object_emotion", "unknown_guidance", "huge_guidance",
+        "negative_guidance", "list_guidance"])
 def test_bad_request_fields_are_input_errors_naming_the_field(client, wav, tmp_path, fields,
                                                                words):
     output = tmp_path / "out.npz"

@@ -47,7 +47,8 @@ class FillOptions:
     generator: torch.Generator | None = None
 
     def strengths(self) -> dict[str, float]:
-        values = dict(DEFAULT_GUIDANCE if self.guidance is None else self.guidance)
+        # Conditions not named keep their default strength.
+        values = {**DEFAULT_GUIDANCE, **(self.guidance or {})}
         unknown = sorted(set(values) - set(GUIDED))
         if unknown:
             raise BodyLanguageError(f"unknown guidance {unknown}; expected some of {GUIDED}")
