@@ -29,16 +29,9 @@ import numpy as np
 import torch
 
 from core.checkpoint import checkpoint_files, read_header
+from core.compose import Conditioning, Request
 from core.errors import BodyLanguageError
-from core.inference import (
-    Conditioning,
-    Request,
-    RowBuilder,
-    Sampling,
-    Task,
-    generate_motion,
-)
-from core.lm.generate import GenerationCancelled, score_tokens
+from core.lm.generate import GenerationCancelled
 from core.lm.masked import CHECKPOINT_KIND as MASKED_KIND
 from core.lm.masked import FORMAT_VERSION as MASKED_FORMAT
 from core.lm.masked import MaskedMotionModel
@@ -46,7 +39,6 @@ from core.lm.masked_generate import FillOptions
 from core.lm.model import CHECKPOINT_KIND as LM_KIND
 from core.lm.model import FORMAT_VERSION as LM_FORMAT
 from core.lm.model import MotionLanguageModel
-from core.lm.tasks import TaskContext, collate
 from core.lm.windows import Span
 from core.masked_inference import MaskedSystem
 from core.motion import Motion
@@ -106,7 +98,7 @@ class BodyLanguageModel:
     path: Path | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     max_rows: int = MAX_ROWS["cpu"]
-    context: TaskContext | None = field(init=False, repr=False)  # autoregressive layout
+    context: Any = field(init=False, repr=False)  # the autoregressive model's TaskContext
     masked: MaskedSystem | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -115,6 +107,10 @@ class BodyLanguageModel:
             self.context = None
             self.masked = MaskedSystem(self.lm, self.motion_tokenizer, self.audio_tokenizer)
         else:
+            # The autoregressive path builds its rows with the training task code; only it loads
+            # that code, so masked generation imports no corpus or training module.
+            from core.lm.tasks import TaskContext
+
             self.context = TaskContext.from_config(self.lm.config, self.text_tokenizer)
             self.masked = None
 
@@ -483,6 +479,8 @@ def generate(
         options.strengths()  # names a bad strength before any work
         return model.masked.motion(condition, request, options, report,
                                    lambda: _check_cancel(cancel))
+    from core.inference import Sampling, generate_motion
+
     sampling = Sampling(temperature, top_k, top_p, generator)
     return generate_motion(model, condition, request, sampling, report, cancel, windowing)
 
@@ -648,6 +646,10 @@ def predict_emotion(model: BodyLanguageModel, motion: Motion) -> dict[str, float
     if model.masked is not None:
         probabilities = model.masked.emotion(motion)
         return {name: float(p) for name, p in zip(model.emotions, probabilities, strict=True)}
+    from core.inference import RowBuilder, Task
+    from core.lm.generate import score_tokens
+    from core.lm.tasks import collate
+
     codes = np.stack([np.asarray(c, np.int64) for c in tokenizer.tokenize(motion).values()],
                      axis=1)
     window = model.context.window_steps

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from core.inference import Conditioning, Request, compose
-from core.inference import _edit_weights as edit_weights
+from core.compose import Conditioning, Request, compose, edit_weights
 from core.lm import mouth as mouth_module
 from core.lm.masked import HIDDEN, MaskedMotionModel, PromptEncoder
 from core.lm.masked_generate import (

@@ -767,7 +767,7 @@ def handle_generate(request: Mapping[str, Any], context: Context, report: Report
     transcript = _text_field(request.get("transcript"), "transcript")
     seed = _seed(request.get("seed", 0))
     frames = _frames(request.get("frames"))
-    from core.corpus.style import EMOTIONS
+    from core.emotions import EMOTIONS
 
     emotion = _choice(request.get("emotion"), EMOTIONS, "emotion")
     guidance = _guidance(request.get("guidance"))

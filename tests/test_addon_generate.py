@@ -20,7 +20,7 @@ from tiny_model import tiny_model_folder
 import build
 from blender_addon.runtime_setup import REQUIREMENTS_FILE, RuntimeSetup, requirement_lines
 from core import worker
-from core.corpus.style import EMOTIONS
+from core.emotions import EMOTIONS
 
 ROOT = Path(build.__file__).resolve().parent
 MODULE = "bl_ext.user_default.body_language"

@@ -8,7 +8,6 @@ import pytest
 from core.corpus import speech
 from core.corpus.script import Sentence
 from core.corpus.speech import PAUSE, espeak_problem, speak
-from core.corpus.style import EMOTIONS
 from core.corpus.voices import (
     HELDOUT_BASES,
     HELDOUT_VARIANTS,
@@ -19,6 +18,7 @@ from core.corpus.voices import (
     VoiceSettings,
     sample_voice,
 )
+from core.emotions import EMOTIONS
 from core.errors import BodyLanguageError
 
 PROBLEM = espeak_problem()

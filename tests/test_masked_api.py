@@ -111,3 +111,27 @@ def test_bad_emotion_and_temperature_are_clear_errors(model):
         api.generate(model, duration=1.0, emotion="glee")
     with pytest.raises(BodyLanguageError, match="temperature"):
         api.generate(model, duration=1.0, temperature=float("inf"))
+
+
+def test_generation_imports_no_corpus_or_training_code(tmp_path_factory):
+    folder = tiny_masked_model_folder(tmp_path_factory)
+    script = (
+        "import sys, numpy as np\n"
+        "from core import api\n"
+        f"model = api.load_model({str(folder)!r}, device='cpu')\n"
+        "api.generate(model, np.zeros(16000, np.float32), 16000, prompt='nod', emotion='anger')\n"
+        "api.predict_emotion(model, api.generate(model, duration=1.0))\n"
+        "loaded = [m for m in sys.modules if m.startswith(('core.corpus', 'core.train',"
+        " 'core.lm.tasks', 'core.lm.dataset', 'core.inference', 'core.eval'))]\n"
+        "print('LOADED', loaded)\n"
+    )
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                            text=True, timeout=300, env={**__import__("os").environ,
+                                                        "PYTHONPATH": str(root)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "LOADED []" in result.stdout, result.stdout

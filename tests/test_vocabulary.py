@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from core.corpus.style import EMOTIONS
+from core.emotions import EMOTIONS
 from core.errors import BodyLanguageError
 from core.skeleton import PARTS
 from core.tokenizers.vocabulary import MODALITIES, SPECIAL_TOKENS, TASKS, Vocabulary

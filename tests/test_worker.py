@@ -390,7 +390,7 @@ def test_predict_emotion_returns_a_distribution(client, warm, tmp_path):
                            ARKIT52, 30.0, ["face", "hands", "upper", "lower"])
     probabilities = client.call("predict_emotion", timeout=300, motion=str(path))[
         "probabilities"]
-    from core.corpus.style import EMOTIONS
+    from core.emotions import EMOTIONS
 
     assert set(probabilities) == set(EMOTIONS)
     assert sum(probabilities.values()) == pytest.approx(1.0)

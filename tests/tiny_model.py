@@ -73,7 +73,7 @@ def make_tiny_masked_model(folder: Path, tokenizers: Path, seed: int = 0) -> Pat
     """A masked language model (random weights, `tiny` preset) with the tokenizers of folder
     `tokenizers`, written as a model folder."""
     from core.api import save_model_bundle
-    from core.corpus.style import EMOTIONS
+    from core.emotions import EMOTIONS
     from core.lm.masked import build_model
     from core.skeleton import PARTS
     from core.tokenizers.audio import AudioTokenizer

@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.corpus.script import Phoneme, Sentence, Utterance, Word
-from core.corpus.style import EMOTIONS, STYLES
+from core.corpus.style import STYLES
+from core.emotions import EMOTIONS
 from core.errors import BodyLanguageError
 from core.motion import Motion
 

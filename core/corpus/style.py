@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-EMOTIONS: tuple[str, ...] = (
-    "neutral", "happiness", "anger", "sadness", "contempt", "surprise", "fear", "disgust",
-)
-
 
 @dataclass(frozen=True)
 class Style:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.corpus.style import EMOTIONS, STYLES
+from core.corpus.style import STYLES
+from core.emotions import EMOTIONS
 from core.errors import BodyLanguageError
 
 # espeak-ng 1.51's English base voices that the built-in formant synthesiser speaks (the mbrola

@@ -32,7 +32,8 @@ from torch import nn
 
 from core.checkpoint import checkpoint_files, load_checkpoint, read_header, save_checkpoint
 from core.corpus.actions import ACTIONS
-from core.corpus.style import EMOTIONS, STYLES
+from core.corpus.style import STYLES
+from core.emotions import EMOTIONS
 from core.errors import BodyLanguageError
 from core.eval.features import corpus_entries, heading_channels, iter_motions
 from core.face_spaces import channel_names

@@ -28,7 +28,6 @@ import sys
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +36,18 @@ import numpy as np
 from core.checkpoint import checkpoint_files, read_header
 from core.corpus.layout import CorpusEntry, iter_corpus
 from core.errors import BodyLanguageError
+from core.rates import (  # noqa: F401 (re-exported: the cache's readers know them from here)
+    AUDIO_PER_STEP,
+    AUDIO_UNITS_PER_SECOND,
+    MOTION_STEPS_PER_SECOND,
+    STEP_ALIGNMENT,
+)
 from core.skeleton import PARTS
 
 CACHE_VERSION = 1
 META_NAME = "meta.json"
 MOTION_TOKENIZER_NAME = "motion_tokenizer"  # core/train/motion_tokenizer.py writes this name
 AUDIO_TOKENIZER_NAME = "audio_tokenizer"  # core/train/audio_tokenizer.py writes this name
-MOTION_STEPS_PER_SECOND = Fraction(15, 2)  # 30 fps, 4 frames per code
-AUDIO_UNITS_PER_SECOND = Fraction(25)
-# 10 audio units per 3 motion steps: windows start on multiples of STEP_ALIGNMENT.
-AUDIO_PER_STEP = AUDIO_UNITS_PER_SECOND / MOTION_STEPS_PER_SECOND
-STEP_ALIGNMENT = AUDIO_PER_STEP.denominator
 _STRING_FIELDS = ("ids", "splits", "sources", "emotions", "actions", "descriptions", "voices")
 _RAGGED_FIELDS = ("codes", "audio", "transcript", "transcript_times", "description_ids")
 

@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from core.errors import BodyLanguageError
-from core.lm.dataset import AUDIO_PER_STEP, STEP_ALIGNMENT
 from core.lm.masked import GUIDED, HIDDEN, Conditions, MaskedMotionModel, PromptEncoder
+from core.rates import AUDIO_PER_STEP, STEP_ALIGNMENT
 from core.skeleton import PARTS
 
 OVERLAP_STEPS = 12  # 1.6 s shared by neighbouring windows

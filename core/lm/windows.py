@@ -44,9 +44,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import BodyLanguageError
-from core.lm.dataset import STEP_ALIGNMENT
+from core.rates import (
+    FRAMES_PER_STEP,  # noqa: E402 (re-exported)
+    STEP_ALIGNMENT,
+)
 
-FRAMES_PER_STEP = 4
 HANDOVER_STEPS = 15  # 2 s: the span over which one window hands over to the next
 # A bridge is a short window: 9 steps of forced left context (its decoder must start at a window
 # start, so these are decoded step by step), the span, then right context only the encoder reads.

@@ -4,7 +4,7 @@ Layout, in this order, each block contiguous:
   text     MiniLM WordPiece ids 0..text_size-1, unchanged, so pretrained embeddings line up
   audio    one id per audio unit
   face, hands, upper, lower    one id per code of each part's codebook (the paper's part order)
-  emotion  one id per emotion of `core.corpus.style.EMOTIONS`
+  emotion  one id per emotion of `core.emotions.EMOTIONS`
   special  delimiters, mask tokens, task tokens, and the decoder's own <pad>/<bos>/<eos>
 
 The decoder gets its own <pad>/<bos>/<eos> rather than reusing MiniLM's [PAD]/[CLS]/[SEP], so a
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from core.corpus.style import EMOTIONS
+from core.emotions import EMOTIONS
 from core.errors import BodyLanguageError
 from core.skeleton import PARTS
 
