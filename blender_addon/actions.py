@@ -160,32 +160,80 @@ def strip_on_track(id_block: Any, track_name: str) -> Any | None:
     return track.strips[0]
 
 
-def install_on_track(id_block: Any, track_name: str, builder: ActionBuilder,
-                     start_frame: int) -> None:
-    """Make `builder.action` the only strip of the named NLA track, creating the track if
-    needed; the action the track held before is removed once nothing else uses it."""
-    animation = id_block.animation_data or id_block.animation_data_create()
-    track = animation.nla_tracks.get(track_name)
-    old_actions = []
-    if track is None:
-        track = animation.nla_tracks.new()
-        track.name = track_name
-    else:
-        for strip in list(track.strips):
-            old_actions.append(strip.action)
-            track.strips.remove(strip)
-    strip = track.strips.new(track_name, int(start_frame), builder.action)
-    if builder.slot is not None and hasattr(strip, "action_slot"):
-        strip.action_slot = builder.slot
-    # Before and after its keys a part holds its first and last pose rather than snapping to rest.
-    strip.extrapolation = "HOLD"
-    strip.blend_type = "REPLACE"
-    for old in old_actions:
-        if old is not None and old.users == 0:
-            bpy.data.actions.remove(old)
-    # Built while the old action still held the name, the new one got a ".001"; take it back.
+@dataclass
+class StagedTrack:
+    """A new action on a new NLA track, placed right above the track it is to replace.
+
+    Staging changes nothing the ID already had: `commit_track` then swaps the new track in
+    (removing the old one), and `rollback_track` removes what staging added, so a failure while
+    staging the parts one by one can leave every part exactly as it was.
+    """
+
+    id_block: Any
+    track_name: str
+    builder: ActionBuilder
+    old_track: Any | None
+    created_animation: bool
+    track: Any = None
+
+
+def stage_on_track(id_block: Any, track_name: str, builder: ActionBuilder,
+                   start_frame: int) -> StagedTrack:
+    """Put `builder.action` on a new track next to the named one; see StagedTrack."""
+    animation = id_block.animation_data
+    created = animation is None
+    if created:
+        animation = id_block.animation_data_create()
+    old = animation.nla_tracks.get(track_name)
+    staged = StagedTrack(id_block, track_name, builder, old, created)
+    try:
+        # Right after the old track, so once that is removed the new one holds its place.
+        staged.track = animation.nla_tracks.new(prev=old)
+        staged.track.name = track_name
+        strip = staged.track.strips.new(track_name, int(start_frame), builder.action)
+        if builder.slot is not None and hasattr(strip, "action_slot"):
+            strip.action_slot = builder.slot
+        # Before and after its keys a part holds its first and last pose, not the rest pose.
+        strip.extrapolation = "HOLD"
+        strip.blend_type = "REPLACE"
+    except Exception:
+        rollback_track(staged)
+        raise
+    return staged
+
+
+def commit_track(staged: StagedTrack) -> None:
+    """Replace the old track by the staged one (keeping its mute, lock and solo switches); the
+    action the old track held is removed once nothing else uses it."""
+    animation = staged.id_block.animation_data
+    track, old = staged.track, staged.old_track
+    if old is not None:
+        switches = (old.mute, old.lock, old.is_solo)
+        old_actions = [strip.action for strip in old.strips]
+        animation.nla_tracks.remove(old)
+        track.mute, track.lock = switches[0], switches[1]
+        if switches[2]:
+            track.is_solo = True
+        for action in old_actions:
+            if action is not None and action != staged.builder.action and action.users == 0:
+                bpy.data.actions.remove(action)
+    # Made while the old track, strip and action held the names, the new ones got ".001"s.
+    track.name = staged.track_name
+    track.strips[0].name = staged.track_name
+    builder = staged.builder
     if builder.name and builder.action.name != builder.name:
         builder.action.name = builder.name
+
+
+def rollback_track(staged: StagedTrack) -> None:
+    """Remove the staged track (and the animation data staging created); the builder's action
+    is the caller's to discard."""
+    animation = staged.id_block.animation_data
+    if animation is not None and staged.track is not None:
+        animation.nla_tracks.remove(staged.track)
+        staged.track = None
+    if staged.created_animation and animation is not None:
+        staged.id_block.animation_data_clear()
 
 
 def remove_track(id_block: Any, track_name: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -104,18 +105,35 @@ def add_face_property_curves(builder: Any, frames: np.ndarray, face: np.ndarray,
         builder.add_curve(face_property_path(channel), 0, FACE_GROUP, frames, face[:, column])
 
 
+@dataclass
+class ShapeKeyAction:
+    """A filled action for one shape-key set, and the slider ranges its keys need."""
+
+    key: Any
+    builder: Any
+    # {key block: (slider_min, slider_max)} wide enough for the data, applied by widen_sliders
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def widen_sliders(self) -> None:
+        """Widen the matched keys' slider ranges (FLAME coefficients go negative); done only
+        when the keys go in, so a failed generation leaves the ranges as they were."""
+        for name, (low, high) in self.ranges.items():
+            block = self.key.key_blocks[name]
+            block.slider_min = min(block.slider_min, low)
+            block.slider_max = max(block.slider_max, high)
+
+
 def build_shape_key_actions(
     armature: Any, frames: np.ndarray, face: np.ndarray, channel_names: Sequence[str],
     action_name: str,
-) -> list[tuple[Any, Any]]:
-    """(Key datablock, filled ActionBuilder) per shape-key set that matches any channel.
+) -> list[ShapeKeyAction]:
+    """A filled action per shape-key set that matches any channel; nothing else changes.
 
-    Slider ranges of matched keys widen to hold the data (FLAME coefficients go negative).
     On failure every action built so far is removed before the error propagates.
     """
     from .actions import ActionBuilder
 
-    built: list[tuple[Any, Any]] = []
+    built: list[ShapeKeyAction] = []
     try:
         for key, _meshes in shape_key_meshes(armature):
             names = [block.name for block in key.key_blocks]
@@ -123,19 +141,16 @@ def build_shape_key_actions(
             if not matches:
                 continue
             builder = ActionBuilder.create(f"{action_name} {key.name}", "KEY", key.name)
-            built.append((key, builder))
+            built.append(ShapeKeyAction(key, builder))
             for column, key_name in sorted(matches.items()):
                 values = face[:, column]
-                block = key.key_blocks[key_name]
                 # Blender limits slider ranges to [-10, 10].
-                low = max(-10.0, float(np.floor(values.min())))
-                high = min(10.0, float(np.ceil(values.max())))
-                block.slider_min = min(block.slider_min, low)
-                block.slider_max = max(block.slider_max, high)
+                built[-1].ranges[key_name] = (max(-10.0, float(np.floor(values.min()))),
+                                              min(10.0, float(np.ceil(values.max()))))
                 builder.add_curve(f'key_blocks["{key_name}"].value', 0, FACE_GROUP, frames,
                                   values)
     except Exception:
-        for _key, builder in built:
-            builder.discard()
+        for item in built:
+            item.builder.discard()
         raise
     return built

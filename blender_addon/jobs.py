@@ -27,7 +27,14 @@ from .properties import AUTO_EMOTION
 from .retarget import BoneMap
 from .runtime import WorkerClient, WorkerError, WorkerMessage, shared_client
 from .runtime_paths import SETUP_HINT, resolve_runtime
-from .scene_audio import AudioClip, choose_strips, clip_from_file, clip_from_strips, sound_strips
+from .scene_audio import (
+    AudioClip,
+    all_strips,
+    choose_strips,
+    clip_from_file,
+    clip_from_strips,
+    sound_strips,
+)
 from .skeleton_data import NUM_JOINTS, PART_JOINTS, PARTS
 
 MOTION_FPS = 30.0
@@ -153,6 +160,29 @@ class GenerateRequest:
     frames: tuple[int, int] | None
     bone_map: BoneMap | None
     fields: dict[str, Any]
+    # (name, first frame, end frame) of each sound strip the audio came from: the keys are
+    # only right for the strips as they were when the job started.
+    strips: tuple[tuple[str, int, int], ...] = ()
+
+
+def strip_spans(scene: Any, names: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
+    """(name, frame_final_start, frame_final_end) of the named sound strips the scene has."""
+    wanted = set(names)
+    return tuple((strip.name, int(strip.frame_final_start), int(strip.frame_final_end))
+                 for strip in all_strips(scene) if strip.type == "SOUND" and strip.name in wanted)
+
+
+def check_strips_unchanged(scene: Any, spans: tuple[tuple[str, int, int], ...]) -> None:
+    """AddonInputError when a strip the audio came from was deleted, moved or trimmed."""
+    now = {name: (start, end) for name, start, end in strip_spans(scene, [s[0] for s in spans])}
+    for name, start, end in spans:
+        if name not in now:
+            raise AddonInputError(f"the sound strip '{name}' was deleted (or renamed) while "
+                                  "generating: generate again")
+        if now[name] != (start, end):
+            raise AddonInputError(
+                f"the sound strip '{name}' was moved or trimmed while generating (frames "
+                f"{start}-{end - 1}, now {now[name][0]}-{now[name][1] - 1}): generate again")
 
 
 def frame_range_on_clip(settings: Any, clip: AudioClip) -> tuple[int, int] | None:
@@ -178,10 +208,11 @@ def build_generate_request(scene: Any, armature: Any, client: WorkerClient) -> G
     parts = tuple(part for part in PARTS if part in settings.parts)
     if not parts:
         raise AddonInputError("choose at least one part to generate")
-    clip = audio_clip(scene, settings, client.exchange_dir)
-    bone_map = bone_maps.chosen_bone_map(settings)
     # Check the rig against the map now, not after minutes of generation.
-    keyframes.bone_map_for(armature, bone_map)
+    keyframes.check_writable(armature, parts)
+    bone_map = bone_maps.chosen_bone_map(settings)
+    keyframes.rig_coverage(armature, keyframes.bone_map_for(armature, bone_map), parts).require()
+    clip = audio_clip(scene, settings, client.exchange_dir)
     frames = frame_range_on_clip(settings, clip)
     present = existing_parts(armature)
     if frames is not None:
@@ -206,7 +237,9 @@ def build_generate_request(scene: Any, armature: Any, client: WorkerClient) -> G
         fields["keep"] = str(write_keep_file(
             client.new_file("keep"), motion["poses"], motion["trans"], motion["face"],
             motion["face_names"], MOTION_FPS, kept))
-    return GenerateRequest(armature.name, scene.name, clip, parts, kept, frames, bone_map, fields)
+    strips = () if settings.audio_source == "FILE" else strip_spans(scene, clip.sources)
+    return GenerateRequest(armature.name, scene.name, clip, parts, kept, frames, bone_map, fields,
+                           strips)
 
 
 # ---------------------------------------------------------------------------- jobs
@@ -226,6 +259,8 @@ class Job:
         self.progress = 0.0
         self.message = "Starting the model worker"
         self.report = ""
+        # Things the user should know about a finished job (the operator reports a warning).
+        self.warnings: tuple[str, ...] = ()
 
     def start(self) -> None:
         try:
@@ -267,8 +302,11 @@ class Job:
 
     def _fail(self, message: str, kind: str) -> None:
         self.state = FAILED
-        self.report = (f"{self.kind.replace('_', ' ').title()} failed: {message}"
-                       f"{_ERROR_ADVICE.get(kind, '')}; the scene is unchanged")
+        text = (f"{self.kind.replace('_', ' ').title()} failed: {message.rstrip()}"
+                f"{_ERROR_ADVICE.get(kind, '')}")
+        # Some messages are whole sentences (the worker's); the report carries on after them.
+        self.report = text + (" The scene is unchanged." if text.endswith(".")
+                              else "; the scene is unchanged")
 
     def cancel(self) -> None:
         """Stop now: the worker is told, and its answer, whatever it is, is ignored."""
@@ -303,22 +341,30 @@ class GenerateJob(Job):
         self.result: keyframes.WriteResult | None = None
 
     def apply(self, data: dict[str, Any]) -> str:
-        motion = read_motion_file(data["motion"])
-        armature = bpy.data.objects.get(self.request.armature)
-        scene = bpy.data.scenes.get(self.request.scene)
-        if armature is None or scene is None:
-            raise AddonInputError(f"{self.request.armature} or its scene was deleted while "
+        try:
+            return self._write(read_motion_file(data["motion"]))
+        finally:
+            # The exchange files are of no further use, whether the keys went in or not.
+            for path in (data.get("motion"), self.request.fields.get("keep")):
+                if path:
+                    Path(path).unlink(missing_ok=True)
+
+    def _write(self, motion: Any) -> str:
+        # Looked up by name: an undo while the job ran replaced every reference to scene data.
+        request = self.request
+        scene = bpy.data.scenes.get(request.scene)
+        armature = bpy.data.objects.get(request.armature)
+        if scene is None or armature is None or scene.objects.get(armature.name) is None:
+            raise AddonInputError(f"{request.armature} or its scene was deleted while "
                                   "generating")
-        self.result = keyframes.write_motion(armature, motion, self.request.parts,
-                                             self.request.clip.frame_start,
-                                             self.request.bone_map, scene)
+        check_strips_unchanged(scene, request.strips)
+        self.result = keyframes.write_motion(armature, motion, request.parts,
+                                             request.clip.frame_start, request.bone_map, scene)
+        self.warnings = self.result.warnings
         text = (f"Animated {', '.join(self.result.parts)} of {armature.name}: "
                 f"{self.result.frame_count} frames from frame {self.result.start_frame}")
         if self.result.warnings:
             text += " (" + "; ".join(self.result.warnings) + ")"
-        for path in (data["motion"], self.request.fields.get("keep")):
-            if path:
-                Path(path).unlink(missing_ok=True)
         return text
 
 

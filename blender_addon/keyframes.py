@@ -5,15 +5,17 @@ keys that part's bones (quaternions, plus the pelvis location in "BL lower"), so
 regenerated, muted or edited alone. "BL face" also keys the face channels as custom properties
 on the armature and, on a "BL face" track of each child mesh's shape keys, the matching keys.
 
-Every new action is filled completely before any track changes, so an error leaves the scene as
-it was. Keys go in in bulk (`ActionBuilder.add_curve`), one linear key per scene frame, resampled
-by slerp when the scene's frame rate differs from the motion's.
+Every new action is filled completely and staged on a track of its own before anything the rig
+had changes, and the rig is checked against the bone map first (a part without any bone is
+refused, missing bones are named in a warning), so an error leaves the scene as it was. Keys
+go in in bulk (`ActionBuilder.add_curve`), one linear key per scene frame, resampled by slerp
+when the scene's frame rate differs from the motion's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import bpy
@@ -21,14 +23,18 @@ import numpy as np
 
 from .actions import (
     ActionBuilder,
+    StagedTrack,
     action_fcurves,
+    commit_track,
     evaluate_curves,
-    install_on_track,
     remove_track,
+    rollback_track,
+    stage_on_track,
     strip_action_frames,
     strip_on_track,
 )
 from .face import (
+    ShapeKeyAction,
     add_face_property_curves,
     build_shape_key_actions,
     channel_from_property_path,
@@ -50,10 +56,11 @@ from .retarget import (
     detect_bone_map,
     load_presets,
     read_target_rig,
+    resolve_bones,
     smplx_from_pose_channels,
     solve_pose_channels,
 )
-from .skeleton_data import NUM_JOINTS, PARTS, TRANSLATION_PART
+from .skeleton_data import JOINT_NAMES, NUM_JOINTS, PART_JOINTS, PARTS, TRANSLATION_PART
 
 TRACK_PREFIX = "BL "
 FACE_PART = "face"
@@ -82,6 +89,92 @@ def bone_map_for(armature: Any, bone_map: BoneMap | None = None) -> BoneMap:
     presets = load_presets()
     key = detect_bone_map((bone.name for bone in armature.data.bones), presets)
     return presets[key or DEFAULT_PRESET]
+
+
+# A coverage warning names at most this many missing joints of a part, then counts the rest.
+_NAMED_JOINTS = 6
+
+
+@dataclass(frozen=True)
+class RigCoverage:
+    """Which SMPL-X joints of the chosen parts a bone map finds bones for in a rig."""
+
+    armature: str
+    bone_map: str
+    parts: tuple[str, ...]
+    mapped: frozenset[int]  # every joint the map finds a bone for, whatever its part
+    examples: tuple[str, ...]  # bones the map looks for, to name in a refusal
+
+    @property
+    def total(self) -> int:
+        return sum(len(PART_JOINTS[part]) for part in self.parts)
+
+    @property
+    def keyed(self) -> int:
+        return sum(joint in self.mapped for part in self.parts for joint in PART_JOINTS[part])
+
+    def missing(self) -> dict[str, tuple[str, ...]]:
+        """{part: SMPL-X joints without a bone} for the chosen parts that lack any."""
+        found = {part: tuple(JOINT_NAMES[j] for j in PART_JOINTS[part] if j not in self.mapped)
+                 for part in self.parts}
+        return {part: joints for part, joints in found.items() if joints}
+
+    def warning(self) -> str | None:
+        """One line naming what is not keyed, or None when every chosen joint has a bone."""
+        missing = self.missing()
+        if not missing:
+            return None
+        listed = []
+        for part, joints in missing.items():
+            if len(joints) == len(PART_JOINTS[part]):
+                listed.append(f"{part} (all {len(joints)} joints)")
+            elif len(joints) > _NAMED_JOINTS:
+                listed.append(f"{part} ({', '.join(joints[:_NAMED_JOINTS])} and "
+                              f"{len(joints) - _NAMED_JOINTS} more)")
+            else:
+                listed.append(f"{part} ({', '.join(joints)})")
+        scope = (f"the {NUM_JOINTS} SMPL-X joints" if self.parts == PARTS
+                 else f"the {self.total} joints of {', '.join(self.parts)}")
+        return (f"keyed {self.keyed} of {scope} on {self.armature}: bone map "
+                f"'{self.bone_map}' finds no bone for {'; '.join(listed)}")
+
+    def require(self) -> None:
+        """Refuse a generation that could key no bone (face channels alone still count)."""
+        if not self.mapped:
+            raise AddonInputError(
+                f"{self.armature} has none of the bones bone map '{self.bone_map}' looks for "
+                f"(such as {', '.join(self.examples)}): choose the bone map that fits this rig, "
+                "or fill a custom one")
+        if self.keyed == 0 and FACE_PART not in self.parts:
+            raise AddonInputError(
+                f"bone map '{self.bone_map}' finds no bone of {', '.join(self.parts)} in "
+                f"{self.armature}, so there is nothing to animate: choose the bone map that "
+                "fits this rig, or other parts")
+
+
+def rig_coverage(armature: Any, bone_map: BoneMap, parts: Iterable[str]) -> RigCoverage:
+    """How much of the chosen parts `bone_map` finds in the armature (by bone name)."""
+    resolved = resolve_bones(bone_map, (bone.name for bone in armature.data.bones))
+    return RigCoverage(armature.name, bone_map.name, _check_parts(parts), frozenset(resolved),
+                       tuple(list(bone_map.bones.values())[:3]))
+
+
+def check_writable(armature: Any, parts: Iterable[str] = PARTS) -> None:
+    """Refuse, before anything is generated, a rig whose tracks cannot be replaced cleanly."""
+    if armature.library is not None:
+        raise AddonInputError(
+            f"{armature.name} is linked from {armature.library.filepath}, so its animation "
+            "cannot be changed here: make it local or add a library override first")
+    owners = [armature]
+    if FACE_PART in tuple(parts):
+        owners += [key for key, _meshes in shape_key_meshes(armature)]
+    for owner in owners:
+        animation = owner.animation_data
+        if animation is not None and animation.use_tweak_mode:
+            editing = f" (editing {animation.action.name})" if animation.action else ""
+            raise AddonInputError(
+                f"the NLA of {owner.name} is in tweak mode{editing}: leave tweak mode in the "
+                "NLA editor (Tab) and generate again")
 
 
 def _set_pose_properties(armature: Any, bone_map: BoneMap) -> list[tuple[str, str, Any]]:
@@ -129,6 +222,8 @@ class WriteResult:
     bones: dict[str, tuple[str, ...]]
     shape_key_sets: int
     warnings: tuple[str, ...]
+    # {part: SMPL-X joints of the chosen parts that the rig has no bone for}
+    missing: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -182,6 +277,52 @@ def _build_part(armature: Any, part: str, target: TargetRig, prepared: _Prepared
     return builder
 
 
+def _stage_parts(armature: Any, parts: tuple[str, ...], target: TargetRig, prepared: _Prepared,
+                 motion: MotionArrays, start_frame: int
+                 ) -> tuple[list[StagedTrack], list[ShapeKeyAction]]:
+    """Build every new action and stage it next to its track; returns the staged tracks and
+    the shape-key sets keyed. On failure whatever was built or staged is removed again."""
+    builders: list[ActionBuilder] = []
+    key_actions: list[ShapeKeyAction] = []
+    staged: list[StagedTrack] = []
+    try:
+        for part in parts:
+            builders.append(_build_part(armature, part, target, prepared, motion))
+        if FACE_PART in parts and motion.face_names:
+            key_actions = build_shape_key_actions(
+                armature, prepared.frames, prepared.face, motion.face_names,
+                f"{track_name(FACE_PART)} {armature.name}")
+        for part, builder in zip(parts, builders, strict=True):
+            staged.append(stage_on_track(armature, track_name(part), builder, start_frame))
+        for item in key_actions:
+            staged.append(stage_on_track(item.key, track_name(FACE_PART), item.builder,
+                                         start_frame))
+    except Exception:
+        for track in reversed(staged):
+            rollback_track(track)
+        for builder in (*builders, *(item.builder for item in key_actions)):
+            builder.discard()
+        raise
+    return staged, key_actions
+
+
+def _commit_parts(armature: Any, parts: tuple[str, ...], target: TargetRig, motion: MotionArrays,
+                  staged: list[StagedTrack], key_actions: list[ShapeKeyAction]) -> None:
+    """Swap the staged tracks in: the only step that changes what the rig had."""
+    for index in (m for part in parts for m in target.part_indices(part)):
+        armature.pose.bones[target.bones[index]].rotation_mode = "QUATERNION"
+    if FACE_PART in parts:
+        ensure_face_properties(armature, motion.face_names)
+        keyed = {item.key.name for item in key_actions}
+        for key, _meshes in shape_key_meshes(armature):
+            if key.name not in keyed:
+                remove_track(key, track_name(FACE_PART))
+    for item in key_actions:
+        item.widen_sliders()
+    for track in staged:
+        commit_track(track)
+
+
 def write_motion(
     armature: Any,
     motion: MotionArrays,
@@ -193,52 +334,34 @@ def write_motion(
     """Key `parts` of `motion` onto `armature`, replacing only those parts' tracks.
 
     The first key sits at `start_frame`; there is one key per frame of the scene's frame rate
-    over the motion's duration. Other parts' actions are not touched.
+    over the motion's duration. Other parts' actions are not touched. Everything is built and
+    staged before the rig's own data changes, so an error leaves the scene as it was.
     """
     parts = _check_parts(parts)
     scene = scene or bpy.context.scene
     fps = scene_fps(scene)
+    check_writable(armature, parts)
     bone_map = bone_map_for(armature, bone_map)
+    coverage = rig_coverage(armature, bone_map, parts)
+    coverage.require()
     # Switches such as Rigify's IK_FK change which bones follow which, so they are set first.
     previous = _set_pose_properties(armature, bone_map)
-    builders: dict[str, ActionBuilder] = {}
-    key_builders: list[tuple[Any, ActionBuilder]] = []
     try:
         target = _read_target(armature, bone_map)
         prepared = _prepare(motion, target, int(start_frame), fps)
-        for part in parts:
-            builders[part] = _build_part(armature, part, target, prepared, motion)
-        if FACE_PART in parts and motion.face_names:
-            key_builders = build_shape_key_actions(
-                armature, prepared.frames, prepared.face, motion.face_names,
-                f"{track_name(FACE_PART)} {armature.name}")
+        staged, key_actions = _stage_parts(armature, parts, target, prepared, motion,
+                                           int(start_frame))
     except Exception:
-        for builder in (*builders.values(), *(b for _key, b in key_builders)):
-            builder.discard()
         _restore_pose_properties(armature, previous)
         raise
+    _commit_parts(armature, parts, target, motion, staged, key_actions)
 
-    # Everything is built: from here on the scene changes.
-    for index in (m for part in parts for m in target.part_indices(part)):
-        armature.pose.bones[target.bones[index]].rotation_mode = "QUATERNION"
-    if FACE_PART in parts:
-        ensure_face_properties(armature, motion.face_names)
-    for part in parts:
-        install_on_track(armature, track_name(part), builders[part], int(start_frame))
-    if FACE_PART in parts:
-        keyed = {key.name for key, _builder in key_builders}
-        for key, _meshes in shape_key_meshes(armature):
-            if key.name not in keyed:
-                remove_track(key, track_name(FACE_PART))
-        for key, builder in key_builders:
-            install_on_track(key, track_name(FACE_PART), builder, int(start_frame))
-
-    warnings = []
+    warnings = [text for text in (coverage.warning(),) if text]
     animation = armature.animation_data
     if animation is not None and animation.action is not None:
         warnings.append(f"{armature.name} has an active action ({animation.action.name}) that "
                         "overrides the Body Language tracks for the channels it keys")
-    if FACE_PART in parts and motion.face_names and not key_builders:
+    if FACE_PART in parts and motion.face_names and not key_actions:
         warnings.append(f"no child mesh of {armature.name} has shape keys matching the face "
                         "channels; they are keyed as custom properties only")
     return WriteResult(
@@ -248,8 +371,9 @@ def write_motion(
         fps=fps,
         bone_map=bone_map.name,
         bones={part: tuple(target.bones[m] for m in target.part_indices(part)) for part in parts},
-        shape_key_sets=len(key_builders),
+        shape_key_sets=len(key_actions),
         warnings=tuple(warnings),
+        missing=coverage.missing(),
     )
 
 

@@ -121,7 +121,8 @@ class _JobOperator:
         status.message = status.last_report = job.report
         _redraw(context)
         if job.state == jobs.FINISHED:
-            self.report({"INFO"}, job.report)
+            # Done, but with something missing (bones the rig lacks): a warning, not an info.
+            self.report({"WARNING"} if job.warnings else {"INFO"}, job.report)
             return {"FINISHED"}
         self.report({"WARNING"} if job.state == jobs.CANCELLED else {"ERROR"}, job.report)
         return {"CANCELLED"}
