@@ -36,7 +36,8 @@ from core.masked_inference import MaskedSystem  # noqa: E402
 from core.skeleton import PARTS  # noqa: E402
 from core.tokenizers.audio import AudioTokenizer  # noqa: E402
 from core.tokenizers.motion_vqvae import MotionTokenizer  # noqa: E402
-from core.train.masked import MaskedTrainer, TrainConfig  # noqa: E402
+from core.train.masked import MaskedTrainer  # noqa: E402
+from core.train.masked_options import TrainConfig  # noqa: E402
 
 CURVES_DIR = ROOT / "bench" / "curves"
 SHOWN = ("prompt_text", "prompt_speech", "prompt_effect", "emotion_judged", "emotion_effect",

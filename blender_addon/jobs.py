@@ -229,6 +229,8 @@ def build_generate_request(scene: Any, armature: Any, client: WorkerClient) -> G
         "parts": list(parts),
         "frames": None if frames is None else list(frames),
         "seed": int(settings.seed),
+        "guidance": {"prompt": float(settings.prompt_strength),
+                     "emotion": float(settings.emotion_strength)},
         "output": str(client.new_file("motion")),
         "keep": None,
     }

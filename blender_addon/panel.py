@@ -10,7 +10,7 @@ from typing import Any
 import bpy
 
 from . import bone_maps, jobs
-from .properties import target_armature
+from .properties import AUTO_EMOTION, target_armature
 from .runtime_paths import SETUP_HINT, resolve_runtime
 
 CATEGORY = "Body Language"
@@ -96,8 +96,14 @@ class BODY_LANGUAGE_PT_main(_Panel, bpy.types.Panel):
             layout.prop(settings, "audio_start_frame")
 
         layout.prop(settings, "prompt")
+        row = layout.row()
+        row.active = bool(settings.prompt)
+        row.prop(settings, "prompt_strength")
         layout.prop(settings, "transcript")
         layout.prop(settings, "emotion")
+        row = layout.row()
+        row.active = settings.emotion != AUTO_EMOTION
+        row.prop(settings, "emotion_strength")
         layout.prop(settings, "parts", expand=True)
         row = layout.row(align=True)
         row.prop(settings, "use_frame_range")

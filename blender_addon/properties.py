@@ -76,7 +76,16 @@ class BodyLanguageSettings(bpy.types.PropertyGroup):
     audio_start_frame: bpy.props.IntProperty(
         name="Start Frame", default=1, description="Scene frame where the audio file starts")
     prompt: bpy.props.StringProperty(
-        name="Prompt", description="What the character does, e.g. 'waves, then sits down'")
+        name="Prompt", description="What the character does, e.g. 'wave hello with the right "
+                                   "hand' or 'cross your arms'")
+    prompt_strength: bpy.props.FloatProperty(
+        name="Prompt Strength", default=2.5, min=0.0, max=8.0, soft_max=5.0,
+        description="How closely the motion follows the prompt: 1 as trained, higher follows it "
+                    "more closely (less varied), 0 ignores it")
+    emotion_strength: bpy.props.FloatProperty(
+        name="Emotion Strength", default=2.0, min=0.0, max=8.0, soft_max=5.0,
+        description="How strongly the chosen emotion shows: 1 as trained, higher stronger, "
+                    "0 ignores it")
     transcript: bpy.props.PointerProperty(
         name="Transcript", type=bpy.types.Text,
         description="Optional text of what is said, so gestures can follow the words")

@@ -64,6 +64,12 @@ def _train_lm(args: argparse.Namespace) -> None:
     raise SystemExit(train_lm_main(args.lm_args))
 
 
+def _train_masked(args: argparse.Namespace) -> None:
+    from core.train.masked import run_from_args
+
+    run_from_args(args)
+
+
 def _eval(args: argparse.Namespace) -> None:
     from core.eval.report import run_from_args
 
@@ -123,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("lm_args", nargs=argparse.REMAINDER,
                     help="options of python -m core.train.lm (--data, --tokenizers, --out ...)")
     lm.set_defaults(run=_train_lm)
+
+    masked = train_commands.add_parser(
+        "masked", help="train the masked motion model (the default kind) and write a model "
+                       "folder")
+    from core.train.masked_options import add_arguments as masked_arguments
+
+    masked_arguments(masked)
+    masked.set_defaults(run=_train_masked)
 
     evaluation = commands.add_parser(
         "eval", add_help=False,

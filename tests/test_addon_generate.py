@@ -411,11 +411,13 @@ settings = armature.body_language
 settings.audio_source = "FILE"
 settings.audio_file = {str(wav)!r}
 settings.parts = {{"hands"}}
+settings.prompt_strength = 3.5
 before = snapshot()
 config = jobs.runtime_config(bpy.context)
 client = jobs.worker_for(config)
 request = jobs.build_generate_request(scene, armature, client)
-emit(kept=list(request.kept), keep_file=os.path.isfile(request.fields["keep"]))
+emit(kept=list(request.kept), keep_file=os.path.isfile(request.fields["keep"]),
+     guidance=request.fields["guidance"])
 job = jobs.GenerateJob(client, request, jobs.model_spec(config))
 job.start()
 job.cancel()
@@ -433,6 +435,7 @@ runtime.shutdown_shared()
 '''
     values = run(code, tmp_path, version, extension_zip).values
     assert values["kept"] == ["face", "upper", "lower"] and values["keep_file"]
+    assert values["guidance"] == {"prompt": 3.5, "emotion": 2.0}
     assert values["state"] == "CANCELLED" and values["state_after"] == "CANCELLED"
     assert "Cancelled" in values["report"] and values["unchanged"]
     assert values["late"] == [["error", "cancelled"]]

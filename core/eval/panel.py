@@ -82,7 +82,7 @@ class Panel:
         speech = []
         for entry in entries[:speech_clips]:
             real = read_motion_npz(entry.npz)
-            audio, _ = load_audio(entry.wav, SAMPLE_RATE)
+            audio = load_audio(entry.wav, SAMPLE_RATE)
             speech.append(SpeechCase(entry, audio, real))
         prompts = [(action, text) for action, (_, heldout) in sorted(PHRASES.items())
                    for text in heldout[:phrasings_per_action]]
@@ -162,7 +162,7 @@ def read_real_voices(folder: str | os.PathLike | None) -> list[RealVoice]:
     for wav in sorted(Path(folder).glob("*.wav")):
         alignment = wav.with_suffix(".phone.json")
         if alignment.exists():
-            audio, _ = load_audio(wav, SAMPLE_RATE)
+            audio = load_audio(wav, SAMPLE_RATE)
             voices.append(RealVoice(wav.stem, audio, performance.read_phone_alignment(alignment)))
     return voices
 

@@ -16,12 +16,14 @@ spent training (evaluation excluded), so curves from a loaded machine stay compa
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,35 +44,10 @@ from core.lm.masked import (
 from core.lm.mouth import CHANNELS as MOUTH_CHANNELS
 from core.lm.mouth import track_statistics
 from core.skeleton import PARTS
+from core.train.masked_options import TrainConfig, config_from_args
 
 STATE_NAME = "state"
 LOG_NAME = "train_log.jsonl"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything a masked training run is decided by; saved with its state."""
-
-    preset: str = "cpu"
-    batch: int = 48
-    lr: float = 6e-4
-    warmup: int = 100
-    steps: int = 6000  # the schedule's length (cosine decay to lr_floor)
-    lr_floor: float = 0.1
-    weight_decay: float = 0.01
-    drop_prompt: float = 0.15
-    drop_audio: float = 0.15
-    drop_emotion: float = 0.15
-    drop_all: float = 0.10
-    part_masking: float = 0.15  # share of rows hiding whole parts
-    span_masking: float = 0.15  # share of rows hiding a time span
-    prompt_rows: float = 0.0  # extra share of rows drawn from clips with a prompt (0: uniform)
-    seed: int = 0
-    threads: int = 2
-    save_every_s: float = 240.0  # wall seconds between resumable states
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -201,8 +178,9 @@ class MaskedTrainer:
     def __init__(self, config: TrainConfig, clips: Sequence[TokenizedClip],
                  codebook_sizes: Sequence[int], audio_units: int, emotions: Sequence[str],
                  out_dir: str | os.PathLike, mouth: dict[str, np.ndarray] | None = None,
-                 **model_overrides: Any) -> None:
+                 device: str | torch.device = "cpu", **model_overrides: Any) -> None:
         torch.set_num_threads(config.threads)
+        self.device = torch.device(device)
         self.config = config
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
@@ -215,6 +193,7 @@ class MaskedTrainer:
             mean, std = track_statistics(list(mouth.values()))
             self.model.mouth_mean.copy_(torch.from_numpy(mean))
             self.model.mouth_std.copy_(torch.from_numpy(std))
+        self.model.to(self.device)
         self.prompts = PromptEncoder(self.model.config.prompt_tokens)
         self.sampler = WindowSampler(clips, emotions, self.model.config.window_steps,
                                      self.model.null_audio, self.prompts, config, mouth,
@@ -233,6 +212,7 @@ class MaskedTrainer:
             raise BodyLanguageError(f"{self.out} holds a run with another configuration; use "
                                     "another folder", self.out)
         self.model.load_state_dict(state.model_state)
+        self.model.to(self.device)
         self.optimizer.load_state_dict(state.optimizer_state)
         self.step = state.step
         self.cpu_seconds = float(state.config.get("cpu_seconds", 0.0))
@@ -249,8 +229,13 @@ class MaskedTrainer:
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.config, self.step)
         self.model.train()
-        loss, stats = masked_loss(self.model, batch.codes, batch.hidden, batch.valid,
-                                  batch.conditions, batch.emotion_targets, batch.mouth)
+        to = self.device
+        conditions = Conditions(batch.conditions.audio.to(to), batch.conditions.prompt.to(to),
+                                batch.conditions.prompt_mask.to(to),
+                                batch.conditions.emotion.to(to))
+        loss, stats = masked_loss(self.model, batch.codes.to(to), batch.hidden.to(to),
+                                  batch.valid.to(to), conditions, batch.emotion_targets.to(to),
+                                  None if batch.mouth is None else batch.mouth.to(to))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -291,3 +276,65 @@ class MaskedTrainer:
 
 def model_of(trainer: MaskedTrainer) -> MaskedMotionModel:
     return trainer.model
+
+
+# --- python -m core train masked -----------------------------------------------------------------
+
+
+def train_masked(data_dir: str | os.PathLike, tokenizers_dir: str | os.PathLike,
+                 out_dir: str | os.PathLike, config: TrainConfig, max_cpu_min: float,
+                 device: str = "cpu", progress: bool = True) -> Path:
+    """Train (or resume) on a corpus with the tokenizers of `tokenizers_dir` for at most
+    `max_cpu_min` CPU-minutes (on a GPU: the process's CPU time, a bound on the run) and write
+    a model folder `out_dir/model` that core.api.load_model reads. Returns that folder."""
+    from core.api import save_model_bundle
+    from core.lm.dataset import default_cache_dir, load_tokenized, tokenize_corpus
+    from core.lm.mouth import load_mouth_tracks
+    from core.tokenizers.audio import AudioTokenizer
+    from core.tokenizers.motion_vqvae import MotionTokenizer
+
+    out = Path(out_dir)
+    cache = default_cache_dir(out, data_dir)
+    tokenize_corpus(data_dir, tokenizers_dir, cache, progress=progress)
+    clips = load_tokenized(cache, "train")
+    motion_tokenizer = MotionTokenizer.load(Path(tokenizers_dir) / "motion_tokenizer")
+    audio_tokenizer = AudioTokenizer.load(Path(tokenizers_dir) / "audio_tokenizer")
+    mouth = load_mouth_tracks(data_dir, [c.id for c in clips], cache / "mouth_train.npz")
+    from core.emotions import EMOTIONS
+
+    trainer = MaskedTrainer(config, clips, [motion_tokenizer.codebook_size(p) for p in PARTS],
+                            audio_tokenizer.num_units, EMOTIONS, out, mouth, device)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=round(max_cpu_min, 1), unit="cpu-min", file=sys.stderr,
+                   initial=round(trainer.cpu_seconds / 60, 1))
+
+    def report(t: MaskedTrainer) -> None:
+        if bar is not None:
+            bar.n = round(t.cpu_seconds / 60, 1)
+            bar.set_postfix(step=t.step)
+            bar.refresh()
+
+    trainer.run(config.steps, 30.0, report, max_cpu_min * 60)
+    if bar is not None:
+        bar.close()
+    folder = out / "model"
+    save_model_bundle(folder, trainer.model.eval().cpu(), motion_tokenizer, audio_tokenizer,
+                      name=out.name, metadata={"steps": trainer.step,
+                                               "cpu_minutes": round(trainer.cpu_seconds / 60, 1),
+                                               "train": config.to_dict()},
+                      dtype=torch.float16)
+    return folder
+
+
+def run_from_args(args: argparse.Namespace) -> Path:
+    config = config_from_args(args)
+    if not math.isfinite(args.max_cpu_min) or args.max_cpu_min <= 0:
+        raise BodyLanguageError(f"--max-cpu-min must be a positive number, got "
+                                f"{args.max_cpu_min}")
+    folder = train_masked(args.data, args.tokenizers, args.out, config, args.max_cpu_min,
+                          args.device, not args.quiet)
+    print(f"model written to {folder}")
+    return folder

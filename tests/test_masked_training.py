@@ -1,0 +1,51 @@
+"""`python -m core train masked`: a resumable run on a real (tiny) corpus that ends in a model
+folder core.api loads and generates with."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core import api
+from core.cli import main
+from core.corpus.builder import make_clip
+from core.corpus.layout import table_row, write_clip, write_tables
+from core.train.masked import STATE_NAME
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("masked-corpus")
+    clips = [make_clip(11, index, check=False) for index in range(6)]
+    for clip in clips:
+        write_clip(root, clip)
+    write_tables(root, [{**table_row(c), "split": "train"} for c in clips])
+    return root
+
+
+def _train(corpus, out, minutes):
+    return main(["train", "masked", "--data", str(corpus), "--tokenizers",
+                 str(api.DEFAULT_MODEL_DIR), "--out", str(out), "--preset", "tiny",
+                 "--batch", "4", "--threads", "1", "--max-cpu-min", str(minutes), "--quiet"])
+
+
+def test_a_run_writes_a_model_folder_and_resumes(corpus, tmp_path):
+    out = tmp_path / "run"
+    assert _train(corpus, out, 0.05) == 0
+    model = api.load_model(out / "model", device="cpu")
+    assert model.manifest["pieces"]["lm"]["kind"] == "masked_lm"
+    motion = api.generate(model, duration=2.0, prompt="nod", emotion="anger", seed=0)
+    assert motion.num_frames == 60 and np.isfinite(motion.poses).all()
+    first = json.loads((out / f"{STATE_NAME}.json").read_text())["config"]["config"]
+    assert _train(corpus, out, 0.1) == 0
+    second = json.loads((out / f"{STATE_NAME}.json").read_text())["config"]["config"]
+    assert second["cpu_seconds"] > first["cpu_seconds"]
+    logged = [json.loads(line)["step"] for line in (out / "train_log.jsonl").open()]
+    assert logged == sorted(logged) and len(set(logged)) == len(logged)
+
+
+def test_bad_options_are_one_line_errors(corpus, tmp_path, capsys):
+    assert _train(corpus, tmp_path / "run", float("inf")) == 2
+    assert "--max-cpu-min" in capsys.readouterr().err
