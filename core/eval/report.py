@@ -48,7 +48,7 @@ import numpy as np
 
 from core.corpus.layout import CorpusEntry
 from core.errors import BodyLanguageError
-from core.eval import metrics
+from core.eval import metrics, performance
 from core.eval.classifiers import (
     ACTION_KIND,
     EMOTION_KIND,
@@ -74,7 +74,8 @@ from core.skeleton import PARTS, forward_kinematics
 SYSTEMS: tuple[str, ...] = ("model", "teacher", "mean_pose", "nearest_clip")
 METRICS: tuple[str, ...] = (
     "bc", "fgd", "div", "face_mae", "lip_sync", "emotion_from_motion", "emotion_judged",
-    "prompt_following", "edit_kept", "edit_seam",
+    "prompt_following", "prompt_following_speech", "edit_kept", "edit_seam", "foot_skate",
+    "blinks_per_min", "real_vowel_r", "real_pause_closed",
 )
 SAMPLE_RATE = 16000
 DEFAULT_JUDGES_DIR = Path(__file__).resolve().parents[1] / "checkpoints" / "eval"
@@ -434,6 +435,9 @@ class _Scores:
     emotion_read: list[bool] = field(default_factory=list)
     emotion_judged: list[bool] = field(default_factory=list)
     prompt: list[bool] = field(default_factory=list)
+    prompt_speech: list[bool] = field(default_factory=list)
+    skate: list[float] = field(default_factory=list)
+    blinks: list[float] = field(default_factory=list)
     edit_kept: list[float] = field(default_factory=list)
     edit_seam: list[float] = field(default_factory=list)
     features: list[np.ndarray] = field(default_factory=list)
@@ -461,7 +465,11 @@ def _score_clip(scores: _Scores, case: ClipCase, motion: Motion, judges: Judges,
     if entry.emotion:
         scores.emotion_judged.append(judges.emotion.predict(motion) == entry.emotion)
     if entry.action:
-        scores.prompt.append(judges.action.predict(motion) == entry.action)
+        followed = judges.action.predict(motion) == entry.action
+        (scores.prompt_speech if case.has_speech else scores.prompt).append(followed)
+    scores.skate.append(performance.foot_skate(motion))
+    if motion.face_space == "arkit52":
+        scores.blinks.append(performance.blinks_per_minute(motion))
 
 
 def _edit_checks(scores: _Scores, case: ClipCase, edit: EditFn) -> None:
@@ -476,6 +484,24 @@ def _edit_checks(scores: _Scores, case: ClipCase, edit: EditFn) -> None:
     scores.edit_kept.append(result["kept_identical"])
     if math.isfinite(result["seam_speed_ratio"]):
         scores.edit_seam.append(result["seam_speed_ratio"])
+
+
+def _real_voices(model: Any, seed: int) -> dict[str, float | None]:
+    """The mouth on real human voices (shared/realspeech, when present): jaw against the vowel
+    openness of the phone alignment, mouth closed in pauses, blinks."""
+    from core.eval.panel import REALSPEECH_DIR, read_real_voices
+
+    vowel, closed, blinks = [], [], []
+    for voice in read_real_voices(REALSPEECH_DIR):
+        motion = _model_api().generate(model, audio=voice.audio, sample_rate=SAMPLE_RATE,
+                                       seed=seed)
+        score = performance.mouth_against_phones(motion, voice.phones)
+        vowel.append(score.vowel_r)
+        if score.pause_closed is not None:
+            closed.append(score.pause_closed)
+        blinks.append(performance.blinks_per_minute(motion))
+    return {"real_vowel_r": _mean(vowel), "real_pause_closed": _mean(closed),
+            "real_blinks_per_min": _mean(blinks)}
 
 
 def _mean(values: Sequence[float | bool]) -> float | None:
@@ -565,6 +591,10 @@ def evaluate(
             "emotion_from_motion": _mean(scores.emotion_read),
             "emotion_judged": _mean(scores.emotion_judged),
             "prompt_following": _mean(scores.prompt),
+            "prompt_following_speech": _mean(scores.prompt_speech),
+            "foot_skate": _mean(scores.skate),
+            "blinks_per_min": _mean(scores.blinks),
+            **(_real_voices(model_or_none, seed) if name == "model" else {}),
             "edit_kept": _mean(scores.edit_kept),
             "edit_seam": _mean(scores.edit_seam),
         }
@@ -573,6 +603,8 @@ def evaluate(
             "face_mae": len(scores.face), "lip_sync": len(scores.lip),
             "emotion_from_motion": len(scores.emotion_read),
             "emotion_judged": len(scores.emotion_judged), "prompt_following": len(scores.prompt),
+            "prompt_following_speech": len(scores.prompt_speech), "foot_skate": len(scores.skate),
+            "blinks_per_min": len(scores.blinks),
             "edit_kept": len(scores.edit_kept), "edit_seam": len(scores.edit_seam),
         }
     if "teacher" in systems:

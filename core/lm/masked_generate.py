@@ -95,20 +95,7 @@ def fill(model: MaskedMotionModel, codes: torch.Tensor, valid: torch.Tensor,
         if not hidden.any():
             break
         logits = _guided_logits(model, codes, valid, conditions, strengths, present)
-        sampled, confidence = [], []
-        for part_logits in logits:
-            scaled = part_logits / max(options.temperature, 1e-4)
-            probs = torch.softmax(scaled, -1)
-            flat = probs.reshape(-1, probs.shape[-1])
-            if options.temperature <= 1e-4:
-                pick = flat.argmax(-1)
-            else:
-                pick = torch.multinomial(flat, 1, generator=generator).squeeze(-1)
-            sampled.append(pick.reshape(probs.shape[:-1]))
-            confidence.append(torch.gather(flat, 1, pick[:, None]).reshape(probs.shape[:-1]))
-        sampled_codes = torch.stack(sampled, -1)
-        score = torch.log(torch.stack(confidence, -1).clamp_min(1e-12))
-        score = torch.where(hidden, score, torch.full_like(score, -math.inf))
+        sampled_codes, score = _sample(logits, hidden, options.temperature, generator)
         remaining = torch.floor(total * math.cos(math.pi / 2 * (index + 1) / options.iterations))
         to_fix = hidden.flatten(1).sum(1) - remaining.long()
         order = score.flatten(1).argsort(dim=1, descending=True)
@@ -119,6 +106,29 @@ def fill(model: MaskedMotionModel, codes: torch.Tensor, valid: torch.Tensor,
         if on_pass is not None:
             on_pass()
     return codes
+
+
+def _sample(logits: Sequence[torch.Tensor], hidden: torch.Tensor, temperature: float,
+            generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A code and its log-probability at every hidden position (-inf elsewhere), drawn by the
+    Gumbel-max trick (one draw per hidden code only; argmax at temperature 0)."""
+    codes = torch.zeros(hidden.shape, dtype=torch.int64, device=hidden.device)
+    score = torch.full(hidden.shape, -math.inf, device=hidden.device)
+    for column, part_logits in enumerate(logits):
+        where = hidden[..., column]
+        if not where.any():
+            continue
+        rows = part_logits[where]
+        log_probs = torch.log_softmax(rows / max(temperature, 1e-4), -1)
+        if temperature <= 1e-4:
+            pick = log_probs.argmax(-1)
+        else:
+            uniform = torch.rand(log_probs.shape, generator=generator, device=log_probs.device)
+            gumbel = -torch.log(-torch.log(uniform.clamp(1e-10, 1.0 - 1e-7)))
+            pick = (log_probs + gumbel).argmax(-1)
+        codes[..., column][where] = pick
+        score[..., column][where] = log_probs.gather(1, pick[:, None]).squeeze(1)
+    return codes, score
 
 
 def plan_windows(steps: int, window: int) -> list[int]:
