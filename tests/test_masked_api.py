@@ -135,3 +135,34 @@ def test_generation_imports_no_corpus_or_training_code(tmp_path_factory):
                                                         "PYTHONPATH": str(root)})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "LOADED []" in result.stdout, result.stdout
+
+
+def _edited_config(folder, tmp_path, change):
+    import json
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(folder, copy)
+    path = copy / "lm.json"
+    document = json.loads(path.read_text())
+    change(document["config"])
+    path.write_text(json.dumps(document))
+    return copy
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda c: c.update(hidden=4096, feedforward=32768), ("lm", "tensor")),
+    (lambda c: c.update(layers=10**6), ("layers must be a whole number",)),
+    (lambda c: c.pop("audio_units"), ("lacks", "audio_units")),
+    (lambda c: c.update(hidden="wide"), ("hidden",)),
+    (lambda c: c.update(tempo=3), ("unknown keys", "tempo")),
+], ids=["oversized", "absurd_layers", "missing_key", "wrong_type", "unknown_key"])
+def test_a_damaged_masked_config_is_named_before_anything_is_built(tmp_path_factory, tmp_path,
+                                                                   change, words):
+    folder = _edited_config(tiny_masked_model_folder(tmp_path_factory), tmp_path, change)
+    with pytest.raises(BodyLanguageError) as caught:
+        api.load_model(folder, device="cpu")
+    message = str(caught.value)
+    assert "lm" in message
+    for word in words:
+        assert word in message, message

@@ -37,6 +37,7 @@ from core.errors import BodyLanguageError
 from core.lm.mouth import CHANNELS as MOUTH_CHANNELS
 from core.skeleton import PARTS
 from core.tokenizers.text import minilm_dir
+from core.validate import check_state_fits
 
 CHECKPOINT_KIND = "masked_lm"
 FORMAT_VERSION = 1
@@ -73,6 +74,21 @@ class MaskedConfig:
                                     f"got {self.window_steps}")
         if len(self.codebook_sizes) != len(PARTS):
             raise BodyLanguageError(f"codebook_sizes needs one size per part {PARTS}")
+        limits = {"hidden": 8192, "layers": 128, "heads": 128, "feedforward": 32768,
+                  "window_steps": 4096, "audio_dim": 4096, "prompt_tokens": 512,
+                  "mouth_channels": 256, "frames_per_step": 16, "audio_units": 1 << 20}
+        for name, limit in limits.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+                raise BodyLanguageError(f"masked model config {name} must be a whole number in "
+                                        f"1..{limit}, got {value!r}")
+        if not all(isinstance(v, int) and 1 <= v <= 1 << 20 for v in self.codebook_sizes):
+            raise BodyLanguageError(f"codebook sizes must be whole numbers in 1..{1 << 20}, got "
+                                    f"{list(self.codebook_sizes)}")
+        if not self.emotions or len(set(self.emotions)) != len(self.emotions):
+            raise BodyLanguageError(f"emotions must be distinct names, got {list(self.emotions)}")
+        if not (isinstance(self.dropout, float | int) and 0.0 <= self.dropout < 1.0):
+            raise BodyLanguageError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.hidden % self.heads:
             raise BodyLanguageError(f"hidden {self.hidden} must divide by heads {self.heads}")
 
@@ -228,21 +244,17 @@ class MaskedMotionModel(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike,
              device: str | torch.device = "cpu") -> MaskedMotionModel:
-        stored, tensors = load_checkpoint(path, CHECKPOINT_KIND, FORMAT_VERSION)
+        header = read_header(path)
         try:
-            config = MaskedConfig.from_dict(stored)
+            config = MaskedConfig.from_dict(header.config)
         except (TypeError, ValueError) as exc:
             raise BodyLanguageError(f"masked model config is damaged: {exc}", path) from None
+        except BodyLanguageError as exc:
+            raise BodyLanguageError(str(exc), path) from None
+        # Shapes first, on the meta device: a config of absurd size fails before any memory.
+        check_state_fits(lambda: cls(config).state_dict(), header.tensors, path)
+        _, tensors = load_checkpoint(path, CHECKPOINT_KIND, FORMAT_VERSION)
         model = cls(config)
-        expected = model.state_dict()
-        problems = sorted(set(expected) ^ set(tensors))
-        if problems:
-            raise BodyLanguageError(f"masked model weights do not match its config: {problems[:5]}",
-                                    path)
-        for name, value in tensors.items():
-            if tuple(value.shape) != tuple(expected[name].shape):
-                raise BodyLanguageError(f"tensor {name} has shape {tuple(value.shape)}, the config "
-                                        f"needs {tuple(expected[name].shape)}", path)
         model.load_state_dict({k: v.float() if v.is_floating_point() else v
                                for k, v in tensors.items()})
         model.metadata = dict(read_header(path).metadata or {})
