@@ -41,6 +41,7 @@ from core.train.masked_options import TrainConfig  # noqa: E402
 
 CURVES_DIR = ROOT / "bench" / "curves"
 SHOWN = ("prompt_text", "prompt_speech", "prompt_effect", "emotion_judged", "emotion_effect",
+         "emotion_from_motion",
          "lip_sync", "real_vowel_r", "real_pause_closed", "blinks_per_min", "fgd", "foot_skate",
          "train_accuracy")
 
@@ -111,7 +112,8 @@ def run(args: argparse.Namespace) -> None:
         began = time.monotonic()
         point.update(panel.score(lambda audio, rate, prompt, emotion, duration: system.quick(
             audio, rate, prompt, emotion, duration,
-            FillOptions(guidance=args.guidance, generator=torch.Generator().manual_seed(0)))))
+            FillOptions(guidance=args.guidance, generator=torch.Generator().manual_seed(0))),
+            lambda motion: emotions[int(np.argmax(system.emotion(motion)))]))
         point["panel_wall_s"] = round(time.monotonic() - began, 1)
         t.model.train()
         t.model.save(args.work / args.run / "model", {"step": t.step, "point": point})

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from core.compose import Conditioning, Request, compose, edit_weights
+from core.foot_contact import planted_root
 from core.lm import mouth as mouth_module
 from core.lm.masked import HIDDEN, MaskedMotionModel, PromptEncoder
 from core.lm.masked_generate import (
@@ -66,6 +67,8 @@ class MaskedSystem:
                     for part in request.parts}
         motion = compose(features, Span(0, request.frames), request,
                          self.motion_tokenizer.face_space, self.motion_tokenizer.fps)
+        if "lower" in request.parts and request.keep is None:
+            motion.trans[:] = planted_root(motion.poses, motion.trans)
         if "face" in request.parts and motion.face_space == mouth_module.FACE_SPACE:
             self._fast_face(motion, mouth, request, options)
         report(1.0, "Done")

@@ -11,6 +11,7 @@ What it measures (every case is fixed, so two models or two moments of one run c
                      changes with speech playing (0: the prompt is ignored)
   emotion_judged     held-out speech clips generated with their emotion: the emotion judge agrees
   emotion_effect     mean change (radians) when only the emotion changes
+  emotion_from_motion  the model reads the emotion of the clips' real motion (when asked)
   lip_sync           jaw vs loudness on those clips (held-out synthetic voices)
   real_vowel_r       jaw vs vowel openness on ../shared/realspeech (real voices), when present
   real_pause_closed  share of pause frames with the mouth closed there
@@ -88,9 +89,15 @@ class Panel:
                    for text in heldout[:phrasings_per_action]]
         return cls(load_judges(judges_dir), speech, read_real_voices(realspeech), prompts)
 
-    def score(self, generate: GenerateFn) -> dict[str, Any]:
+    def score(self, generate: GenerateFn,
+              read_emotion: Callable[[Motion], str] | None = None) -> dict[str, Any]:
+        """The panel's figures for a system; `read_emotion` (motion -> emotion name), when
+        given, is scored on the real motion of the speech clips (emotion_from_motion)."""
         began = time.process_time()
         scores: dict[str, Any] = {}
+        if read_emotion is not None:
+            scores["emotion_from_motion"] = float(np.mean(
+                [read_emotion(case.real) == case.entry.emotion for case in self.speech]))
         scores.update(self._prompt_scores(generate))
         scores.update(self._speech_scores(generate))
         scores.update(self._real_voice_scores(generate))
