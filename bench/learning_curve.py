@@ -67,6 +67,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--speech-clips", type=int, default=16)
     parser.add_argument("--train-fraction", type=float, default=1.0,
                         help="share of the training clips used (corpus size)")
+    parser.add_argument("--sentence-token", action="store_true",
+                        help="give the model MiniLM's sentence embedding as a prompt token")
     parser.add_argument("--plot", nargs="*", type=Path, help="plot these curve files and stop")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "learning_curves.png")
     for spec in fields(TrainConfig):
@@ -96,11 +98,12 @@ def run(args: argparse.Namespace) -> None:
                               cache / "mouth_train.npz")
     trainer = MaskedTrainer(config, clips, [motion_tokenizer.codebook_size(p) for p in PARTS],
                             audio_tokenizer.num_units, emotions, args.work / args.run,
-                            mouth=mouth)
+                            mouth=mouth, sentence_token=args.sentence_token)
     panel = Panel.build(args.data, "val", args.speech_clips)
     curve_path = CURVES_DIR / f"{args.run}.json"
     curve = json.loads(curve_path.read_text()) if curve_path.exists() else {
         "run": args.run, "config": config.to_dict(), "guidance": args.guidance,
+        "sentence_token": args.sentence_token,
         "train_clips": len(clips), "teacher": teacher_scores(panel), "points": []}
     system = MaskedSystem(trainer.model, motion_tokenizer, audio_tokenizer)
     recent: list[float] = []

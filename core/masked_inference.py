@@ -43,7 +43,8 @@ class MaskedSystem:
     prompts: PromptEncoder = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.prompts = PromptEncoder(self.lm.config.prompt_tokens)
+        self.prompts = PromptEncoder(self.lm.config.prompt_tokens,
+                                     self.lm.config.sentence_token)
 
     def motion(self, condition: Conditioning, request: Request, options: FillOptions,
                progress: ProgressCallback | None = None,

@@ -291,7 +291,7 @@ def emotion_probabilities(model: MaskedMotionModel, codes: np.ndarray) -> np.nda
         valid[row, : len(part)] = True
     rows = len(starts)
     units = int(w * AUDIO_PER_STEP)
-    tokens = model.config.prompt_tokens
+    tokens = model.config.prompt_length
     conditions = Conditions(
         torch.full((rows, units), model.null_audio, dtype=torch.int64),
         torch.zeros(rows, tokens, 384), torch.zeros(rows, tokens, dtype=torch.bool),

@@ -194,7 +194,8 @@ class MaskedTrainer:
             self.model.mouth_mean.copy_(torch.from_numpy(mean))
             self.model.mouth_std.copy_(torch.from_numpy(std))
         self.model.to(self.device)
-        self.prompts = PromptEncoder(self.model.config.prompt_tokens)
+        self.prompts = PromptEncoder(self.model.config.prompt_tokens,
+                                     self.model.config.sentence_token)
         self.sampler = WindowSampler(clips, emotions, self.model.config.window_steps,
                                      self.model.null_audio, self.prompts, config, mouth,
                                      self.model.config.frames_per_step)
