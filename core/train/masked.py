@@ -113,7 +113,9 @@ class WindowSampler:
             start = int(rng.integers(0, max(1, steps - length + 1)))
             hidden[start:start + length] = True
         else:
-            share = float(cosine_hidden_share(torch.tensor(rng.random())))
+            u = rng.random()
+            share = u if self.config.mask_schedule == "uniform" else \
+                float(cosine_hidden_share(torch.tensor(u)))
             hidden = rng.random((w, p)) < share
         hidden[steps:] = False
         if not hidden[:steps].any():

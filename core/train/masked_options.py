@@ -26,6 +26,9 @@ class TrainConfig:
     part_masking: float = 0.15  # share of rows hiding whole parts
     span_masking: float = 0.15  # share of rows hiding a time span
     prompt_rows: float = 0.0  # extra share of rows drawn from clips with a prompt (0: uniform)
+    # How the hidden share of a row is drawn: "cosine" (MaskGIT: cos(u * pi / 2), mean 0.64) or
+    # "uniform" (u, mean 0.5: more rows with most codes shown, where copying neighbours pays).
+    mask_schedule: str = "cosine"
     seed: int = 0
     threads: int = 2
     save_every_s: float = 240.0  # wall seconds between resumable states
