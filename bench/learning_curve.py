@@ -62,8 +62,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--work", type=Path, default=ROOT / "data" / "curves")
     parser.add_argument("--every-cpu-min", type=float, default=10.0)
     parser.add_argument("--max-cpu-min", type=float, default=120.0)
-    parser.add_argument("--guidance", type=parse_guidance,
-                        default={"prompt": 2.5, "audio": 1.5, "emotion": 2.0})
+    parser.add_argument("--guidance", type=parse_guidance, default=None,
+                        help="e.g. prompt=2.5,audio=1,emotion=2 (default: generation's defaults)")
     parser.add_argument("--speech-clips", type=int, default=16)
     parser.add_argument("--train-fraction", type=float, default=1.0,
                         help="share of the training clips used (corpus size)")

@@ -426,7 +426,7 @@ def generate(
     GenerationCancelled. `windowing` ("two_pass", "sequential", "independent") chooses how long
     clips carry context across windows for the autoregressive model (see core/lm/windows.py).
 
-    `guidance` (masked model): strength per condition, {"prompt": 2.5, "audio": 1.5,
+    `guidance` (masked model): strength per condition, {"prompt": 2.5, "audio": 1.0,
     "emotion": 2.0} by default (core/lm/masked_generate.py); 1 follows the condition as trained,
     higher follows it more closely, 0 ignores it. `top_k`/`top_p` apply to the autoregressive
     model only.
