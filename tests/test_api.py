@@ -34,6 +34,7 @@ from core.tokenizers.motion_features import assemble, motion_features
 from core.tokenizers.motion_vqvae import MotionTokenizer, part_config
 from core.tokenizers.vocabulary import Vocabulary
 from core.train.motion_tokenizer import CONFIGS
+from tests.conftest import SHARED
 
 RATE = 16000
 UNITS = 16
@@ -454,7 +455,7 @@ def test_the_shipped_model_animates_the_sample_dialogue():
 
     shipped = api.load_model(device="cpu")
     assert shipped.path == api.DEFAULT_MODEL_DIR / "model.json"
-    assert shipped.lm.config.preset == "default"
+    assert shipped.masked is not None and shipped.lm.config.preset == "cpu"
     wav = Path(__file__).resolve().parent.parent / "demo" / "sample_dialogue.wav"
     rate = 16000
     audio = load_audio(wav, rate)[: 3 * rate]  # three seconds keep the test short
@@ -467,6 +468,30 @@ def test_the_shipped_model_animates_the_sample_dialogue():
     assert np.abs(motion.poses).max() < np.pi
     emotions = api.predict_emotion(shipped, motion)
     assert len(emotions) == 8 and abs(sum(emotions.values()) - 1.0) < 1e-5
+    # What is asked changes what is done, while the same speech plays.
+    other = api.generate(shipped, audio, rate, prompt="cross your arms", seed=3)
+    assert np.abs(other.poses - motion.poses).mean() > 1e-3
+    sad = api.generate(shipped, audio, rate, prompt="wave hello", emotion="sadness", seed=3)
+    assert np.abs(sad.poses - motion.poses).mean() > 1e-3
+
+
+@pytest.mark.skipif(not (SHARED / "realspeech").is_dir(), reason="shared/realspeech absent")
+def test_the_shipped_model_opens_the_mouth_on_a_real_voices_vowels():
+    from core.eval import performance
+    from core.eval.metrics import jaw_opening
+    from core.eval.panel import read_real_voices
+
+    shipped = api.load_model(device="cpu")
+    voice = next(v for v in read_real_voices(SHARED / "realspeech")
+                 if v.name == "librivox_0880")
+    motion = api.generate(shipped, voice.audio, 16000, seed=0)
+    score = performance.mouth_against_phones(motion, voice.phones)
+    jaw = jaw_opening(motion)
+    track = performance.openness_track(voice.phones, motion.num_frames, motion.fps)
+    assert score.vowel_r > 0.3, score
+    # Open on open vowels, (nearly) closed on silence and on M, P, B.
+    assert jaw[track >= 0.7].mean() > 1.5 * jaw[track == 0].mean(), (
+        jaw[track >= 0.7].mean(), jaw[track == 0].mean())
 
 
 def test_a_new_language_model_joins_the_tokenizers_already_in_a_folder(folder, model, tmp_path):
