@@ -133,7 +133,9 @@ def test_bad_options_are_input_errors_naming_the_option(client, tmp_path):
 def test_worker_crash_is_reported_and_the_next_request_restarts_it(own_client):
     client = own_client
     first_pid = client.call("hello", timeout=60)["pid"]
-    # A request in flight when the process dies gets an error, not silence.
+    # A request in flight when the process dies gets an error, not silence. The worker is
+    # stopped first, so it cannot answer the request in the moment before the kill lands.
+    os.kill(first_pid, signal.SIGSTOP)
     request = client.request("hello")
     os.kill(first_pid, signal.SIGKILL)
     messages = []
