@@ -166,6 +166,19 @@ def passes(starts: Sequence[int], window: int) -> list[list[int]]:
     return groups
 
 
+def window_batch(codes: np.ndarray, starts: Sequence[int],
+                 window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(B, window, 4) codes of the windows at `starts` (HIDDEN past the clip's end) and their
+    (B, window) valid steps."""
+    batch = np.full((len(starts), window, len(PARTS)), HIDDEN, np.int64)
+    valid = np.zeros((len(starts), window), bool)
+    for row, start in enumerate(starts):
+        part = codes[start:start + window]
+        batch[row, : len(part)] = part
+        valid[row, : len(part)] = True
+    return batch, valid
+
+
 @dataclass
 class ClipConditions:
     """A whole clip's conditions, before they are cut into windows."""
@@ -220,12 +233,7 @@ def generate_codes(model: MaskedMotionModel, prompts: PromptEncoder, clip: ClipC
 
     for group in groups:
         window_starts = [starts[i] for i in group]
-        batch = np.full((len(group), w, len(PARTS)), HIDDEN, np.int64)
-        valid = np.zeros((len(group), w), bool)
-        for row, start in enumerate(window_starts):
-            part = codes[start:start + w]
-            batch[row, : len(part)] = part
-            valid[row, : len(part)] = True
+        batch, valid = window_batch(codes, window_starts, w)
         conditions = _window_conditions(model, prompts, clip, window_starts)
         device = model.device
         written = fill(model, torch.from_numpy(batch).to(device),
@@ -244,12 +252,7 @@ def mouth_track(model: MaskedMotionModel, prompts: PromptEncoder, clip: ClipCond
     """(4N, C) jaw and mouth values for finished codes: every window in one batch (audio
     guidance applied as to the codes), crossfaded where windows overlap."""
     w, per = model.config.window_steps, model.config.frames_per_step
-    batch = np.full((len(starts), w, len(PARTS)), HIDDEN, np.int64)
-    valid = np.zeros((len(starts), w), bool)
-    for row, start in enumerate(starts):
-        part = codes[start:start + w]
-        batch[row, : len(part)] = part
-        valid[row, : len(part)] = True
+    batch, valid = window_batch(codes, starts, w)
     device = model.device
     conditions = _to(_window_conditions(model, prompts, clip, starts), device)
     variants = [conditions]
@@ -289,12 +292,7 @@ def emotion_probabilities(model: MaskedMotionModel, codes: np.ndarray) -> np.nda
     """(E,) probabilities of each emotion read from (N, 4) codes, windows weighted by length."""
     w = model.config.window_steps
     starts = list(range(0, codes.shape[0], w))
-    batch = np.full((len(starts), w, len(PARTS)), HIDDEN, np.int64)
-    valid = np.zeros((len(starts), w), bool)
-    for row, start in enumerate(starts):
-        part = codes[start:start + w]
-        batch[row, : len(part)] = part
-        valid[row, : len(part)] = True
+    batch, valid = window_batch(codes, starts, w)
     rows = len(starts)
     units = int(w * AUDIO_PER_STEP)
     tokens = model.config.prompt_length
