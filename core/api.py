@@ -443,29 +443,12 @@ def generate(
     transcript = _text(transcript, "transcript") or None
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise BodyLanguageError(f"seed must be an integer, got {seed!r}")
-    units = None
-    if audio is not None:
-        if duration is not None:
-            raise BodyLanguageError("give either audio or a duration: with audio the motion "
-                                    "lasts as long as the audio")
-        samples, rate = _audio_samples(audio, sample_rate)
-        total = max(1, round(samples.size / rate * FPS))
-        _check_cancel(cancel)
-        report(0.01, "Listening")
-        units = np.asarray(model.audio_tokenizer.encode(samples, rate), dtype=np.int64)
-    elif duration is not None:
-        total = _frames_of_duration(duration)
-    elif keep is not None:
-        total = keep.num_frames if isinstance(keep, Motion) else 0
-    else:
-        raise BodyLanguageError("give audio, or a duration in seconds for a text-only prompt")
+    if model.masked is not None:
+        FillOptions(guidance=guidance).strengths()  # names a bad strength before any work
+    units, total = _units_and_length(model, audio, sample_rate, duration, keep, report, cancel)
     keep = _keep(model, keep, total)
     span = _frame_span(frames, total, keep)
-    pieces = transcript_times = None
-    if transcript is not None:
-        pieces = np.asarray(model.text_tokenizer.encode(transcript), dtype=np.int64)
-        # Without word timings the words are spread evenly over the clip, as in training.
-        transcript_times = (np.arange(pieces.size) + 0.5) * (total / FPS) / max(pieces.size, 1)
+    pieces, transcript_times = _transcript_pieces(model, transcript, total)
     condition = Conditioning(units, prompt, pieces, transcript_times, emotion)
     request = Request(total, parts, span, keep)
     if request.edits_frames or request.edits_parts:
@@ -476,13 +459,42 @@ def generate(
     if model.masked is not None:
         options = FillOptions(temperature=_temperature(temperature), guidance=guidance,
                               generator=generator)
-        options.strengths()  # names a bad strength before any work
         return model.masked.motion(condition, request, options, report,
                                    lambda: _check_cancel(cancel))
     from core.inference import Sampling, generate_motion
 
     sampling = Sampling(temperature, top_k, top_p, generator)
     return generate_motion(model, condition, request, sampling, report, cancel, windowing)
+
+
+def _units_and_length(model: BodyLanguageModel, audio: Any, sample_rate: Any, duration: Any,
+                      keep: Any, report: ProgressCallback,
+                      cancel: CancelCallback | None) -> tuple[np.ndarray | None, int]:
+    """The audio units (None without audio) and the output's length in frames."""
+    if audio is not None:
+        if duration is not None:
+            raise BodyLanguageError("give either audio or a duration: with audio the motion "
+                                    "lasts as long as the audio")
+        samples, rate = _audio_samples(audio, sample_rate)
+        total = max(1, round(samples.size / rate * FPS))
+        _check_cancel(cancel)
+        report(0.01, "Listening")
+        return np.asarray(model.audio_tokenizer.encode(samples, rate), dtype=np.int64), total
+    if duration is not None:
+        return None, _frames_of_duration(duration)
+    if keep is not None:
+        return None, keep.num_frames if isinstance(keep, Motion) else 0
+    raise BodyLanguageError("give audio, or a duration in seconds for a text-only prompt")
+
+
+def _transcript_pieces(model: BodyLanguageModel, transcript: str | None,
+                       total: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if transcript is None:
+        return None, None
+    pieces = np.asarray(model.text_tokenizer.encode(transcript), dtype=np.int64)
+    # Without word timings the words are spread evenly over the clip, as in training.
+    times = (np.arange(pieces.size) + 0.5) * (total / FPS) / max(pieces.size, 1)
+    return pieces, times
 
 
 def _temperature(value: Any) -> float:
