@@ -36,7 +36,6 @@ from core.checkpoint import CheckpointFiles, load_checkpoint, read_header, save_
 from core.errors import BodyLanguageError
 from core.lm.mouth import CHANNELS as MOUTH_CHANNELS
 from core.skeleton import PARTS
-from core.tokenizers.text import minilm_dir
 from core.validate import check_state_fits
 
 CHECKPOINT_KIND = "masked_lm"
@@ -315,24 +314,10 @@ class PromptEncoder:
     hundred phrasings; generation one prompt per request)."""
 
     def __init__(self, tokens: int, sentence: bool = False, cache_size: int = 4096) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from transformers import AutoTokenizer, BertModel
-        from transformers.utils import logging as hf_logging
+        from core.tokenizers.text import TextTokenizer, load_minilm_model
 
-        folder = minilm_dir()
-        verbosity = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True,
-                                                           trust_remote_code=False)
-            self.model = BertModel.from_pretrained(str(folder), local_files_only=True,
-                                                   add_pooling_layer=False,
-                                                   trust_remote_code=False).eval()
-        except (OSError, ValueError) as exc:
-            raise BodyLanguageError(f"cannot load all-MiniLM-L6-v2: {exc}", folder) from None
-        finally:
-            hf_logging.set_verbosity(verbosity)
+        self.tokenizer = TextTokenizer.load().transformers_tokenizer
+        self.model = load_minilm_model().eval()
         self.tokens = tokens
         self.sentence = sentence
         self.cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}

@@ -59,7 +59,7 @@ from core.checkpoint import CheckpointFiles, load_checkpoint, read_header, save_
 from core.errors import BodyLanguageError
 from core.lm.config import LMConfig
 from core.skeleton import PARTS
-from core.tokenizers.text import MINILM_DISTRIBUTION, minilm_dir
+from core.tokenizers.text import MINILM_DISTRIBUTION, load_minilm_model, minilm_dir
 
 CHECKPOINT_KIND = "lm"
 FORMAT_VERSION = 1
@@ -494,25 +494,9 @@ def _skipped_initialisation() -> contextlib.AbstractContextManager:
 
 
 def _load_minilm(config: LMConfig) -> nn.Module:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    from transformers import BertModel
-    from transformers.utils import logging as hf_logging
-
+    model = load_minilm_model(attn_implementation="sdpa", hidden_dropout_prob=config.dropout,
+                              attention_probs_dropout_prob=config.dropout)
     folder = minilm_dir()
-    # The unused pooler weights make transformers print a long, expected warning.
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        model = BertModel.from_pretrained(
-            str(folder), local_files_only=True, add_pooling_layer=False,
-            attn_implementation="sdpa", hidden_dropout_prob=config.dropout,
-            attention_probs_dropout_prob=config.dropout,
-        )
-    except (OSError, ValueError) as exc:
-        raise BodyLanguageError(f"cannot load all-MiniLM-L6-v2: {exc}", folder) from None
-    finally:
-        hf_logging.set_verbosity(verbosity)
     found = model.config
     shape = (found.hidden_size, found.num_attention_heads, found.intermediate_size,
              found.max_position_embeddings)

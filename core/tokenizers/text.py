@@ -75,6 +75,11 @@ class TextTokenizer:
             raise BodyLanguageError(f"cannot load the text tokenizer: {exc}", folder) from None
         return cls(tokenizer, folder)
 
+    @property
+    def transformers_tokenizer(self) -> Any:
+        """The underlying transformers tokenizer (batched calls with padding and masks)."""
+        return self._tokenizer
+
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
         """WordPiece ids of `text`; with `add_special_tokens`, wrapped in [CLS] ... [SEP]."""
         if not isinstance(text, str):
@@ -110,3 +115,25 @@ class TextTokenizer:
                 )
             checked.append(number)
         return checked
+
+
+def load_minilm_model(**options: Any) -> Any:
+    """The installed all-MiniLM-L6-v2 as a transformers BertModel (no pooler), offline and
+    without running code from the folder; `options` go to `from_pretrained` (dropout, ...)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from transformers import BertModel
+    from transformers.utils import logging as hf_logging
+
+    folder = minilm_dir()
+    # The unused pooler weights make transformers print a long, expected warning.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        return BertModel.from_pretrained(str(folder), local_files_only=True,
+                                         add_pooling_layer=False, trust_remote_code=False,
+                                         **options)
+    except (OSError, ValueError) as exc:
+        raise BodyLanguageError(f"cannot load all-MiniLM-L6-v2: {exc}", folder) from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
