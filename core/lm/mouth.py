@@ -1,7 +1,7 @@
 """The fast face: the jaw and the lip shapes that follow speech syllable by syllable, and blinks.
 
-Measured on the corpus (bench note, 11 held-out speech clips): the face tokenizer, at 4 frames a
-code, keeps the slow face (brows, smiles, gaze: r 0.9+ against the teacher) but smooths the
+Measured on 11 corpus speech clips decoded back from their own codes: the face tokenizer, at 4
+frames a code, keeps the slow face (brows, smiles, gaze: r 0.9+ against the teacher) but smooths the
 speech-rate channels away — jawOpen r 0.52 at half the movement, mouthClose / mouthFunnel /
 mouthPucker / mouthRollLower / mouthLowerDown r 0.04-0.25 — and every blink (r 0.09). No model
 writing face codes can lip-sync through it. So the masked model also regresses these channels
