@@ -20,7 +20,7 @@ import json
 import math
 import os
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from core.checkpoint import checkpoint_files, read_header
-from core.compose import Conditioning, Request
+from core.compose import Conditioning, Request, TimedPrompt
 from core.errors import BodyLanguageError
 from core.lm.generate import GenerationCancelled
 from core.lm.masked import CHECKPOINT_KIND as MASKED_KIND
@@ -50,7 +50,12 @@ from core.tokenizers.motion_vqvae import CHECKPOINT_KIND as MOTION_KIND
 from core.tokenizers.motion_vqvae import FORMAT_VERSION as MOTION_FORMAT
 from core.tokenizers.motion_vqvae import FRAMES_PER_TOKEN, MotionTokenizer
 from core.tokenizers.text import TextTokenizer
-from core.validate import check_generate_arguments, check_model_folder, check_motion_length
+from core.validate import (
+    check_generate_arguments,
+    check_model_folder,
+    check_motion_length,
+    check_text,
+)
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
@@ -408,6 +413,7 @@ def generate(
     cancel: CancelCallback | None = None,
     windowing: str = "two_pass",
     guidance: Mapping[str, float] | None = None,
+    prompts: Sequence[tuple[str, float | None, float | None]] = (),
 ) -> Motion:
     """Motion (30 fps, the model's face space) for speech and/or a text prompt.
 
@@ -430,6 +436,11 @@ def generate(
     "emotion": 2.0} by default (core/lm/masked_generate.py); 1 follows the condition as trained,
     higher follows it more closely, 0 ignores it. `top_k`/`top_p` apply to the autoregressive
     model only.
+
+    `prompts` (masked model): actions timed on the clip, e.g. [("wave hello", 2.0, 4.0)]: each
+    is performed from its start (seconds; None: the clip's start) within its span (end None: the
+    clip's end, at most the model's 8 s window). Spans may not overlap; `prompt` still applies
+    to the whole clip.
     """
     check_generate_arguments(seed=seed, prompt=prompt, transcript=transcript, duration=duration,
                              audio=audio, sample_rate=sample_rate, keep=keep)
@@ -449,7 +460,8 @@ def generate(
     keep = _keep(model, keep, total)
     span = _frame_span(frames, total, keep)
     pieces, transcript_times = _transcript_pieces(model, transcript, total)
-    condition = Conditioning(units, prompt, pieces, transcript_times, emotion)
+    timed = _timed_prompts(model, prompts, total)
+    condition = Conditioning(units, prompt, pieces, transcript_times, emotion, timed)
     request = Request(total, parts, span, keep)
     if request.edits_frames or request.edits_parts:
         request = Request(total, parts, span, keep, _kept_codes(model, request))
@@ -547,6 +559,53 @@ def _emotion(model: BodyLanguageModel, emotion: str | None) -> str | None:
         return emotion
     model.lm.vocab.emotion(emotion)  # raises, naming the known emotions
     return emotion
+
+
+def _timed_prompts(model: BodyLanguageModel, prompts: Any, frames: int) -> tuple[TimedPrompt, ...]:
+    """Checked timed prompts in time order; seconds are clamped to the clip."""
+    if prompts is None or (isinstance(prompts, Sequence) and not isinstance(prompts, str)
+                           and len(prompts) == 0):
+        return ()
+    if isinstance(prompts, str) or not isinstance(prompts, Sequence):
+        raise BodyLanguageError("prompts must be a list of (text, start, end) with start and end "
+                                f"in seconds, got {type(prompts).__name__}")
+    if model.masked is None:
+        raise BodyLanguageError("timed prompts need a masked model; this model takes one prompt "
+                                "for the whole clip")
+    length = frames / model.fps
+    out = []
+    for index, item in enumerate(prompts):
+        if isinstance(item, str) or not isinstance(item, Sequence) or len(item) != 3:
+            raise BodyLanguageError(f"prompts[{index}] must be (text, start, end), got {item!r}")
+        text = _text(item[0], f"prompts[{index}] text")
+        check_text(text, f"prompts[{index}] text")
+        if not text:
+            raise BodyLanguageError(f"prompts[{index}] has no text")
+        start = _seconds(item[1], 0.0, f"prompts[{index}] start")
+        end = _seconds(item[2], length, f"prompts[{index}] end")
+        if not 0.0 <= start < length:
+            raise BodyLanguageError(f"prompts[{index}] ({text!r}) starts at {start:g} s, outside "
+                                    f"the clip's 0..{length:g} s")
+        if end <= start:
+            raise BodyLanguageError(f"prompts[{index}] ({text!r}) ends at {end:g} s, not after "
+                                    f"its start {start:g} s")
+        out.append(TimedPrompt(text, start, min(end, length)))
+    out.sort(key=lambda t: t.start)
+    for before, after in zip(out, out[1:], strict=False):
+        if after.start < before.end:
+            raise BodyLanguageError(f"prompts {before.text!r} ({before.start:g}-{before.end:g} s) "
+                                    f"and {after.text!r} ({after.start:g}-{after.end:g} s) "
+                                    "overlap")
+    return tuple(out)
+
+
+def _seconds(value: Any, default: float, name: str) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value):
+        raise BodyLanguageError(f"{name} must be a number of seconds, got {value!r}")
+    return float(value)
 
 
 def _text(value: str | None, name: str) -> str:

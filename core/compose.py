@@ -22,6 +22,16 @@ EDIT_CROSSFADE_FRAMES = 12  # 0.4 s: how an edited stretch fades in from and out
 
 
 @dataclass(frozen=True)
+class TimedPrompt:
+    """An action asked for over part of a clip: performed from `start` (seconds), within
+    [start, end)."""
+
+    text: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
 class Conditioning:
     """What the motion follows, for the whole clip."""
 
@@ -30,6 +40,7 @@ class Conditioning:
     transcript: np.ndarray | None = None  # (P,) WordPiece ids of the spoken words
     transcript_times: np.ndarray | None = None  # (P,) seconds at which each piece is spoken
     emotion: str | None = None
+    timed_prompts: tuple[TimedPrompt, ...] = ()  # actions over parts of the clip, in time order
 
     @property
     def has_audio(self) -> bool:

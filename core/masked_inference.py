@@ -60,7 +60,8 @@ class MaskedSystem:
             report(_PREPARED + (_DECODED - _PREPARED) * done / total,
                    f"Writing motion (pass {done} of {total})")
 
-        clip = ClipConditions(condition.units, condition.prompt, condition.emotion)
+        clip = ClipConditions(condition.units, condition.prompt, condition.emotion,
+                              tuple((t.text, t.start, t.end) for t in condition.timed_prompts))
         codes, mouth = generate_codes(self.lm, self.prompts, clip, given, options, on_step,
                                       cancel)
         report(_DECODED, "Decoding motion")

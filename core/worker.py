@@ -11,7 +11,8 @@ Protocol version 1. Every request is one JSON object on one line with a string `
     load             checkpoint (folder/stem or null: the shipped one), device (auto|cpu|cuda)
                      -> result {model}
     generate         audio, prompt, transcript, emotion, parts, keep, frames, seed, output, model,
-                     guidance ({prompt, audio, emotion}: strengths, each optional)
+                     guidance ({prompt, audio, emotion}: strengths, each optional),
+                     prompts ([[text, start s, end s], ...]: actions timed on the clip)
                      -> progress events, then result {motion, frames, fps, face_space, seconds}
     predict_emotion  motion (npz path), model -> result {probabilities: {emotion: p}}
     cancel           target: the id of a running or queued request (answered by that request's
@@ -757,6 +758,33 @@ def _guidance(value: Any) -> dict[str, float] | None:
     return {name: float(strength) for name, strength in value.items()}
 
 
+MAX_TIMED_PROMPTS = 256
+
+
+def _timed_prompts(value: Any) -> list[tuple[str, float | None, float | None]]:
+    """[[text, start, end], ...] in seconds (null: the clip's start / end); the API checks the
+    spans against the clip."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_TIMED_PROMPTS:
+        raise RequestError(f"prompts must be a list of at most {MAX_TIMED_PROMPTS} "
+                           f"[text, start, end], got {type(value).__name__}")
+    out = []
+    for index, item in enumerate(value):
+        if not isinstance(item, list) or len(item) != 3:
+            raise RequestError(f"prompts[{index}] must be [text, start, end], got {item!r}")
+        text = _text_field(item[0], f"prompts[{index}] text")
+        if text is None:
+            raise RequestError(f"prompts[{index}] has no text")
+        for bound in item[1:]:
+            if bound is not None and (isinstance(bound, bool) or not isinstance(
+                    bound, (int, float)) or not math.isfinite(bound)):
+                raise RequestError(f"prompts[{index}] start and end must be seconds or null, "
+                                   f"got {bound!r}")
+        out.append((text, item[1], item[2]))
+    return out
+
+
 def handle_generate(request: Mapping[str, Any], context: Context, report: Reporter) -> dict:
     output = _output_path(request.get("output"))
     parts = request.get("parts", list(PARTS))
@@ -771,6 +799,7 @@ def handle_generate(request: Mapping[str, Any], context: Context, report: Report
 
     emotion = _choice(request.get("emotion"), EMOTIONS, "emotion")
     guidance = _guidance(request.get("guidance"))
+    timed = _timed_prompts(request.get("prompts"))
 
     # Inputs first: a wrong file is reported before minutes of model loading.
     report(0.0, "Reading audio")
@@ -790,8 +819,8 @@ def handle_generate(request: Mapping[str, Any], context: Context, report: Report
         motion = api.generate(
             model, audio, SAMPLE_RATE, prompt=prompt, transcript=transcript, emotion=emotion,
             parts=tuple(parts), keep=keep, frames=frames, seed=seed, guidance=guidance,
+            prompts=timed, cancel=report.cancelled,
             progress=lambda fraction, message="Generating": report(fraction, message),
-            cancel=report.cancelled,
         )
     except BodyLanguageError as exc:
         if report.cancelled():

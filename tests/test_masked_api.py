@@ -9,9 +9,9 @@ import pytest
 from core import api
 from core.errors import BodyLanguageError
 from core.lm.masked import MaskedMotionModel
-from core.lm.masked_generate import passes, plan_windows
+from core.lm.masked_generate import passes, plan_windows, timed_windows
 from core.skeleton import PART_JOINTS
-from tests.tiny_model import tiny_masked_model_folder
+from tests.tiny_model import tiny_masked_model_folder, tiny_model_folder
 
 RATE = 16000
 
@@ -87,6 +87,52 @@ def test_long_clips_go_in_overlapping_windows_written_in_few_passes():
         assert all(b - a <= 48 for a, b in zip(starts, starts[1:], strict=False))
         groups = passes(starts, 60)
         assert len(groups) <= 3 and sorted(sum(groups, [])) == list(range(len(starts)))
+
+
+def test_timed_prompt_windows_start_on_their_span_and_stay_inside_it():
+    # 7.5 steps a second; starts round up to a multiple of 3 steps (0.4 s).
+    assert timed_windows([("a", 2.0, 4.0)], 120, 60) == [("a", 15, 30)]
+    assert timed_windows([("a", 1.0, 3.0)], 120, 60) == [("a", 9, 23)]
+    # The next span's start and the window's length end a span early; so does the clip's end.
+    assert timed_windows([("a", 0.0, 9.0), ("b", 4.0, 30.0)], 60, 60) == [
+        ("a", 0, 30), ("b", 30, 60)]
+    assert timed_windows([("a", 0.0, 20.0)], 200, 60) == [("a", 0, 60)]
+
+
+def test_a_timed_prompt_changes_the_motion_and_is_reproducible(model):
+    base = api.generate(model, duration=16.0, seed=2)
+    timed = api.generate(model, duration=16.0, seed=2, prompts=[("shrug", 10.0, 12.0)])
+    assert timed.num_frames == base.num_frames
+    assert np.abs(base.poses[300:360] - timed.poses[300:360]).mean() > 1e-3
+    assert np.array_equal(timed.poses, api.generate(
+        model, duration=16.0, seed=2, prompts=[("shrug", 10.0, 12.0)]).poses)
+
+
+def test_no_timed_prompts_is_exactly_the_untimed_generation(model, speech):
+    a = api.generate(model, speech, RATE, prompt="nod", seed=1)
+    b = api.generate(model, speech, RATE, prompt="nod", seed=1, prompts=[])
+    assert np.array_equal(a.poses, b.poses) and np.array_equal(a.face, b.face)
+
+
+@pytest.mark.parametrize("prompts, message", [
+    ([("nod", 5.0, 3.0)], "not after its start"),
+    ([("nod", 1.0, 4.0), ("shrug", 3.0, 6.0)], "overlap"),
+    ([("", 1.0, 2.0)], "has no text"),
+    ([("nod", 20.0, None)], "outside the clip"),
+    ([("nod", float("nan"), 2.0)], "start must be a number"),
+    ([("nod", 1.0)], r"must be \(text, start, end\)"),
+    ("nod", "must be a list"),
+    ([(3, 1.0, 2.0)], "text must be text"),
+])
+def test_bad_timed_prompts_are_named(model, prompts, message):
+    with pytest.raises(BodyLanguageError, match=message):
+        api.generate(model, duration=12.0, prompts=prompts)
+
+
+def test_timed_prompts_need_the_masked_model(tmp_path_factory):
+    autoregressive = api.load_model(tiny_model_folder(tmp_path_factory), device="cpu")
+    with pytest.raises(BodyLanguageError, match="timed prompts need a masked model"):
+        api.generate(autoregressive, duration=4.0, prompts=[("nod", 1.0, 2.0)])
 
 
 def test_predict_emotion_is_a_distribution(model, speech):

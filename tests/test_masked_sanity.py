@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from core.api import DEFAULT_MODEL_DIR
+from core.compose import Conditioning, Request, TimedPrompt
 from core.corpus.builder import make_clip
 from core.corpus.layout import table_row, write_clip, write_tables
 from core.eval.metrics import jaw_opening
 from core.eval.report import load_judges
-from core.inference import Conditioning, Request
 from core.lm.dataset import load_tokenized, tokenize_corpus
 from core.lm.masked_generate import FillOptions
 from core.lm.mouth import load_mouth_tracks
@@ -97,3 +97,24 @@ def test_action_windows_come_back_as_their_action(memorised):
     for clip in clips[2:]:
         motion = _written_back(system, clip, tokenized[clip.id])
         assert judge.predict(motion) == clip.action, clip.description
+
+
+def test_two_timed_actions_each_happen_in_their_span(memorised):
+    """Prompts timed on a longer clip: each memorised action is performed from its span's
+    start, in one clip without speech."""
+    system, clips, _ = memorised
+    judge = load_judges().action
+    first, second = clips[2], clips[3]
+    spans = [(1.2, 1.2 + first.duration), (8.8, 8.8 + second.duration)]
+    frames = int(30 * (spans[1][1] + 1.0))
+    timed = (TimedPrompt(first.description, *spans[0]), TimedPrompt(second.description, *spans[1]))
+    # The action clips were memorised with their (silent) audio, so the clip is silence too.
+    silence = system.audio_tokenizer.encode(np.zeros(frames * 16000 // 30, np.float32), 16000)
+    condition = Conditioning(np.asarray(silence, np.int64), "", None, None, first.emotion, timed)
+    options = FillOptions(temperature=0.0, guidance={"prompt": 1.0, "audio": 1.0,
+                                                     "emotion": 1.0},
+                          generator=torch.Generator().manual_seed(0))
+    motion = system.motion(condition, Request(frames, PARTS, Span(0, frames)), options)
+    for clip, (start, _) in zip((first, second), spans, strict=True):
+        a = int(start * 30)
+        assert judge.predict(motion.slice_frames(a, a + clip.motion.num_frames)) == clip.action

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from tiny_model import tiny_model_folder
+from tiny_model import tiny_masked_model_folder, tiny_model_folder
 
 from blender_addon.motion_files import read_motion_file, write_keep_file
 from blender_addon.runtime import WorkerClient, WorkerError, worker_environment
@@ -346,6 +346,26 @@ def test_generate_streams_progress_and_returns_the_motion(client, warm, tmp_path
     # Same seed, same inputs: the same motion.
     again = client.wait(generate_request(client, wav, prompt="waves", seed=3), timeout=300)
     np.testing.assert_array_equal(read_motion_file(again["motion"]).poses, motion.poses)
+
+
+def test_timed_prompts_reach_the_model(own_client, tmp_path_factory, tmp_path):
+    """A masked model takes actions timed on the clip; a span past the clip is an input error
+    that names the prompt, and the worker keeps serving."""
+    folder = tiny_masked_model_folder(tmp_path_factory)
+    own_client.call("load", timeout=300, checkpoint=str(folder), device="cpu")
+    wav = write_wav(tmp_path / "line.wav", 0.1 * np.sin(np.arange(6 * RATE) / 9.0))
+    plain = own_client.wait(generate_request(own_client, wav, seed=1), timeout=300)
+    timed = own_client.wait(generate_request(own_client, wav, seed=1,
+                                             prompts=[["shrug", 1.0, 3.0], ["nod", 4.0, None]]),
+                            timeout=300)
+    a, b = read_motion_file(plain["motion"]), read_motion_file(timed["motion"])
+    assert a.num_frames == b.num_frames == 180
+    assert np.abs(a.poses - b.poses).mean() > 1e-4
+    with pytest.raises(WorkerError) as caught:
+        own_client.wait(generate_request(own_client, wav, prompts=[["nod", 7.0, 8.0]]),
+                        timeout=300)
+    assert caught.value.kind == "input" and "'nod'" in str(caught.value)
+    assert own_client.call("hello", timeout=60)["model"]["checkpoint"] == str(folder)
 
 
 def test_cancel_mid_run_stops_generation(client, warm, tmp_path):

@@ -536,10 +536,17 @@ def test_save_failure_names_the_output_and_removes_only_its_partial_file(tmp_pat
     ({"guidance": {"prompt": 1e9}}, ("guidance prompt must be a number in 0..20",)),
     ({"guidance": {"audio": -1}}, ("guidance audio",)),
     ({"guidance": [2.0]}, ("guidance must be an object",)),
+    ({"prompts": "wave"}, ("prompts must be a list", "str")),
+    ({"prompts": [["wave", 1.0]]}, ("prompts[0] must be [text, start, end]",)),
+    ({"prompts": [["", 1.0, 2.0]]}, ("prompts[0] has no text",)),
+    ({"prompts": [["wave", "1", 2.0]]}, ("prompts[0] start and end must be seconds", "'1'")),
+    ({"prompts": [["wave", 1.0, float("inf")]]}, ("prompts[0] start and end",)),
+    ({"prompts": [["wave \ud800", 1.0, 2.0]]}, ("prompts[0] text is not valid text",)),
 ], ids=["lone_surrogate_prompt", "lone_surrogate_transcript", "number_prompt", "list_transcript",
         "seed_2_63", "seed_below_int64", "huge_seed", "float_seed", "bool_seed", "nested_parts",
         "no_parts", "three_frames", "object_emotion", "unknown_guidance", "huge_guidance",
-        "negative_guidance", "list_guidance"])
+        "negative_guidance", "list_guidance", "prompts_text", "prompt_pair", "prompt_no_text",
+        "prompt_string_start", "prompt_infinite_end", "prompt_surrogate"])
 def test_bad_request_fields_are_input_errors_naming_the_field(client, wav, tmp_path, fields,
                                                                words):
     output = tmp_path / "out.npz"

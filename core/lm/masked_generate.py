@@ -14,6 +14,12 @@ All rows of a pass go through the model as one batch.
 Long clips: windows of the model's length overlap by OVERLAP_STEPS; windows that do not overlap
 each other are written together in one batch, and a later pass writes the windows between them
 with the overlapping codes given, so a clip of any length costs two or three windows' passes.
+
+Timed prompts: the model learned each action from the start of a window that holds only that
+action, so a prompt over [start, end) is first written alone in a window that starts at its span
+(rounded up to a whole audio group) and ends with it; all such windows form one batch. The
+clip's windows are then written around them with those codes given, so each action happens in its
+span and the motion between them joins on.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import torch
 
 from core.errors import BodyLanguageError
 from core.lm.masked import GUIDED, HIDDEN, Conditions, MaskedMotionModel, PromptEncoder
-from core.rates import AUDIO_PER_STEP, STEP_ALIGNMENT
+from core.rates import AUDIO_PER_STEP, MOTION_STEPS_PER_SECOND, STEP_ALIGNMENT
 from core.skeleton import PARTS
 
 OVERLAP_STEPS = 12  # 1.6 s shared by neighbouring windows
@@ -186,10 +192,30 @@ class ClipConditions:
     units: np.ndarray | None  # audio units (25 Hz) or None
     prompt: str
     emotion: str | None
+    timed: tuple[tuple[str, float, float], ...] = ()  # (text, start s, end s), in time order
+
+
+def timed_windows(timed: Sequence[tuple[str, float, float]], steps: int,
+                  window: int) -> list[tuple[str, int, int]]:
+    """(text, first step, end step) of each timed prompt's window: starting at its span's start
+    rounded up to STEP_ALIGNMENT (0.4 s, so the action stays inside its span), ending with its
+    span, the next window's start or `window` steps later, whichever comes first. Spans must be
+    in time order and not overlap."""
+    rate = float(MOTION_STEPS_PER_SECOND)
+    starts = [math.ceil(round(start * rate, 6) / STEP_ALIGNMENT) * STEP_ALIGNMENT
+              for _, start, _ in timed]
+    out = []
+    for index, (text, _, end) in enumerate(timed):
+        first = starts[index]
+        limit = starts[index + 1] if index + 1 < len(starts) else steps
+        last = min(math.ceil(end * rate), limit, first + window, steps)
+        if last > first:
+            out.append((text, first, last))
+    return out
 
 
 def _window_conditions(model: MaskedMotionModel, prompts: PromptEncoder, clip: ClipConditions,
-                       starts: Sequence[int]) -> Conditions:
+                       starts: Sequence[int], texts: Sequence[str] | None = None) -> Conditions:
     w = model.config.window_steps
     units = int(w * AUDIO_PER_STEP)
     audio = np.full((len(starts), units), model.null_audio, np.int64)
@@ -197,7 +223,7 @@ def _window_conditions(model: MaskedMotionModel, prompts: PromptEncoder, clip: C
         for row, start in enumerate(starts):
             got = clip.units[int(start * AUDIO_PER_STEP):int(start * AUDIO_PER_STEP) + units]
             audio[row, : got.size] = got
-    states, mask = prompts([clip.prompt] * len(starts))
+    states, mask = prompts(texts if texts is not None else [clip.prompt] * len(starts))
     emotions = model.config.emotions
     emotion = emotions.index(clip.emotion) if clip.emotion else len(emotions)
     return Conditions(torch.from_numpy(audio), states, mask,
@@ -212,17 +238,18 @@ def generate_codes(model: MaskedMotionModel, prompts: PromptEncoder, clip: ClipC
     keep and HIDDEN where the model writes."""
     strengths = options.strengths()
     # Strength 0 ignores a condition: the model is run exactly as if it had not been given.
+    ignore_prompt = strengths.get("prompt") == 0
     clip = ClipConditions(
         None if strengths.get("audio") == 0 else clip.units,
-        "" if strengths.get("prompt") == 0 else clip.prompt,
-        None if strengths.get("emotion") == 0 else clip.emotion)
+        "" if ignore_prompt else clip.prompt,
+        None if strengths.get("emotion") == 0 else clip.emotion,
+        () if ignore_prompt else clip.timed)
     steps, w = given.shape[0], model.config.window_steps
     starts = plan_windows(steps, w)
     groups = passes(starts, w)
+    timed = timed_windows(clip.timed, steps, w)
     codes = given.copy()
-    present = {"prompt": bool(clip.prompt), "audio": clip.units is not None,
-               "emotion": clip.emotion is not None}
-    done, total = [0], len(groups) * options.iterations
+    done, total = [0], (len(groups) + bool(timed)) * options.iterations
 
     def on_pass() -> None:
         done[0] += 1
@@ -231,18 +258,37 @@ def generate_codes(model: MaskedMotionModel, prompts: PromptEncoder, clip: ClipC
         if on_step is not None:
             on_step(done[0], total)
 
+    if timed:
+        starts_of = [first for _, first, _ in timed]
+        batch, valid = window_batch(codes, starts_of, w)
+        for row, (_, first, last) in enumerate(timed):
+            valid[row, last - first:] = False
+        conditions = _window_conditions(model, prompts, clip, starts_of,
+                                        [text for text, _, _ in timed])
+        _fill_windows(model, codes, batch, valid, starts_of, conditions, clip, True, options,
+                      on_pass)
     for group in groups:
         window_starts = [starts[i] for i in group]
         batch, valid = window_batch(codes, window_starts, w)
         conditions = _window_conditions(model, prompts, clip, window_starts)
-        device = model.device
-        written = fill(model, torch.from_numpy(batch).to(device),
-                       torch.from_numpy(valid).to(device), _to(conditions, device), present,
-                       options, on_pass).cpu().numpy()
-        for row, start in enumerate(window_starts):
-            length = int(valid[row].sum())
-            codes[start:start + length] = written[row, :length]
+        _fill_windows(model, codes, batch, valid, window_starts, conditions, clip,
+                      bool(clip.prompt), options, on_pass)
     return codes, mouth_track(model, prompts, clip, codes, starts, strengths)
+
+
+def _fill_windows(model: MaskedMotionModel, codes: np.ndarray, batch: np.ndarray,
+                  valid: np.ndarray, starts: Sequence[int], conditions: Conditions,
+                  clip: ClipConditions, prompted: bool, options: FillOptions,
+                  on_pass: Callable[[], None]) -> None:
+    """Fill a batch of windows and write their valid steps back into the clip's `codes`."""
+    present = {"prompt": prompted, "audio": clip.units is not None,
+               "emotion": clip.emotion is not None}
+    device = model.device
+    written = fill(model, torch.from_numpy(batch).to(device), torch.from_numpy(valid).to(device),
+                   _to(conditions, device), present, options, on_pass).cpu().numpy()
+    for row, start in enumerate(starts):
+        length = int(valid[row].sum())
+        codes[start:start + length] = written[row, :length]
 
 
 @torch.no_grad()
