@@ -30,6 +30,7 @@ import torch  # noqa: E402
 from core.api import DEFAULT_MODEL_DIR  # noqa: E402
 from core.eval.panel import Panel, teacher_scores  # noqa: E402
 from core.lm.dataset import load_tokenized, tokenize_corpus  # noqa: E402
+from core.lm.masked import init_code_embeddings  # noqa: E402
 from core.lm.masked_generate import FillOptions  # noqa: E402
 from core.lm.mouth import load_mouth_tracks  # noqa: E402
 from core.masked_inference import MaskedSystem  # noqa: E402
@@ -69,6 +70,10 @@ def arguments() -> argparse.Namespace:
                         help="share of the training clips used (corpus size)")
     parser.add_argument("--sentence-token", action="store_true",
                         help="give the model MiniLM's sentence embedding as a prompt token")
+    parser.add_argument("--tied-heads", action="store_true",
+                        help="score codes against the part's own code embeddings")
+    parser.add_argument("--code-init", action="store_true",
+                        help="start code embeddings from the tokenizer's codebooks")
     parser.add_argument("--plot", nargs="*", type=Path, help="plot these curve files and stop")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "learning_curves.png")
     for spec in fields(TrainConfig):
@@ -98,12 +103,17 @@ def run(args: argparse.Namespace) -> None:
                               cache / "mouth_train.npz")
     trainer = MaskedTrainer(config, clips, [motion_tokenizer.codebook_size(p) for p in PARTS],
                             audio_tokenizer.num_units, emotions, args.work / args.run,
-                            mouth=mouth, sentence_token=args.sentence_token)
+                            mouth=mouth, sentence_token=args.sentence_token,
+                            tied_heads=args.tied_heads)
+    if args.code_init and trainer.step == 0:
+        init_code_embeddings(trainer.model, [motion_tokenizer.models[p].quantizer.codebook
+                                             for p in PARTS], config.seed)
     panel = Panel.build(args.data, "val", args.speech_clips)
     curve_path = CURVES_DIR / f"{args.run}.json"
     curve = json.loads(curve_path.read_text()) if curve_path.exists() else {
         "run": args.run, "config": config.to_dict(), "guidance": args.guidance,
-        "sentence_token": args.sentence_token,
+        "sentence_token": args.sentence_token, "tied_heads": args.tied_heads,
+        "code_init": args.code_init,
         "train_clips": len(clips), "teacher": teacher_scores(panel), "points": []}
     system = MaskedSystem(trainer.model, motion_tokenizer, audio_tokenizer)
     recent: list[float] = []
