@@ -490,7 +490,7 @@ def _units_and_length(model: BodyLanguageModel, audio: Any, sample_rate: Any, du
         samples, rate = _audio_samples(audio, sample_rate)
         total = max(1, round(samples.size / rate * FPS))
         _check_cancel(cancel)
-        report(0.01, "Listening")
+        report(0.01, "Reading audio")
         return np.asarray(model.audio_tokenizer.encode(samples, rate), dtype=np.int64), total
     if duration is not None:
         return None, _frames_of_duration(duration)

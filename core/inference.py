@@ -330,13 +330,15 @@ def write_codes(
                                            forced[overlap])
             row = rows.row(task, window, _given(kept[part], free[part], task))
             codes = _decode_rows(model, [row], _padded(forced, length)[None], length, sampling,
-                                 meter, f"Window {index + 1} of {len(windows)}", cancel)
+                                 meter, f"Generating motion {index + 1}/{len(windows)}", cancel)
             window_codes.append(codes[0, : part.stop - part.start])
     else:
         batch = [rows.row(task, w, _given(kept[clipped(w)], free[clipped(w)], task))
                  for w in windows]
         forced = np.stack([_padded(forced_all[clipped(w)], length) for w in windows])
-        message = "Writing motion" if len(windows) == 1 else f"Writing {len(windows)} windows"
+        # With bridges, writing is two passes: the windows, then the joins between them.
+        message = "Generating motion 1/2" if plan.scheme == "two_pass" and joins else (
+            "Generating motion")
         codes = _decode_rows(model, batch, forced, length, sampling, meter, message, cancel)
         window_codes = [codes[k, : clipped(w).stop - w.start] for k, w in enumerate(windows)]
 
@@ -362,7 +364,7 @@ def write_codes(
                                   bridge=True))
             forced.append(_padded(np.where(open_, -1, reference[part])[:steps], steps))
         codes = _decode_rows(model, batch, np.stack(forced), steps, sampling, meter,
-                             f"Joining {len(windows)} windows", cancel)
+                             "Generating motion 2/2", cancel)
         bridge_codes = [codes[k, : j.span.stop - j.bridge.start] for k, j in enumerate(joins)]
     return reference, window_codes, bridge_codes
 
@@ -489,13 +491,13 @@ def generate_motion(
     """Motion for a validated request (core.api.generate checks the inputs)."""
     plan = plan_request(request, model.context.window_steps, scheme)
     meter = _Meter(progress, lm_steps(plan, model.max_rows))
-    meter.report(_PREPARED, "Writing motion")
+    meter.report(_PREPARED, "Generating motion")
     _check_cancel(cancel)
     reference, window_codes, bridge_codes = write_codes(
         model, condition, request, plan, sampling, meter, cancel
     )
     _check_cancel(cancel)
-    meter.report(_DECODED, "Decoding motion")
+    meter.report(_DECODED, "Finishing the motion")
     segments = segments_of(model, request, plan, reference, window_codes, bridge_codes)
     frames = Span(plan.decode.start * FRAMES_PER_STEP,
                   min(plan.decode.stop * FRAMES_PER_STEP, request.frames))

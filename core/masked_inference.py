@@ -54,17 +54,17 @@ class MaskedSystem:
         given = np.full((request.steps, len(PARTS)), HIDDEN, np.int64)
         if request.kept_codes is not None:
             given = np.where(request.free(), HIDDEN, request.kept_codes)
-        report(_PREPARED, "Writing motion")
+        report(_PREPARED, "Generating motion")
 
         def on_step(done: int, total: int) -> None:
             report(_PREPARED + (_DECODED - _PREPARED) * done / total,
-                   f"Writing motion (pass {done} of {total})")
+                   f"Generating motion {done}/{total}")
 
         clip = ClipConditions(condition.units, condition.prompt, condition.emotion,
                               tuple((t.text, t.start, t.end) for t in condition.timed_prompts))
         codes, mouth = generate_codes(self.lm, self.prompts, clip, given, options, on_step,
                                       cancel)
-        report(_DECODED, "Decoding motion")
+        report(_DECODED, "Finishing the motion")
         features = {part: self.motion_tokenizer.models[part].decode(codes[:, PARTS.index(part)])
                     for part in request.parts}
         motion = compose(features, Span(0, request.frames), request,

@@ -666,7 +666,7 @@ job.start()
 messages = []
 while job.step() == jobs.RUNNING:
     messages.append(job.message)
-    if job.message.startswith("Writing"):   # the model is decoding: cancel between steps
+    if job.message.startswith("Generating motion"):  # decoding: cancel between steps
         job.cancel()
     time.sleep(0.02)
 late = []
@@ -676,7 +676,7 @@ for _ in range(1200):
         break
     time.sleep(0.05)
 emit(state=job.state, report=job.report, unchanged=snapshot() == before, late=late,
-     decoding_seen=any(m.startswith("Writing") for m in messages))
+     decoding_seen=any(m.startswith("Generating motion") for m in messages))
 runtime.shutdown_shared()
 '''
     values = run(code, tmp_path, version, extension_zip, checkpoint=model_dir).values

@@ -381,7 +381,8 @@ def test_cancel_mid_run_stops_generation(client, warm, tmp_path):
     # Cancel once the model is decoding (between its steps), not before it started.
     with pytest.raises(WorkerError) as caught:
         client.wait(request, timeout=300, on_progress=on_progress,
-                    should_cancel=lambda: any(m.startswith("Writing") for _f, m in seen))
+                    should_cancel=lambda: any(m.startswith("Generating motion")
+                                              for _f, m in seen))
     assert caught.value.kind == "cancelled"
     assert seen[-1][0] < 1.0 and not output.exists()
     # The worker is still warm and answers the next request.
