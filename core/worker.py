@@ -10,9 +10,11 @@ Protocol version 1. Every request is one JSON object on one line with a string `
                      devices (null unless probed: probing imports torch)}
     load             checkpoint (folder/stem or null: the shipped one), device (auto|cpu|cuda)
                      -> result {model}
-    generate         audio, prompt, transcript, emotion, parts, keep, frames, seed, output, model,
+    generate         audio (or null with duration), prompt, transcript, emotion, parts, keep,
+                     frames, seed, output, model,
                      guidance ({prompt, audio, emotion}: strengths, each optional),
-                     prompts ([[text, start s, end s], ...]: actions timed on the clip)
+                     prompts ([[text, start s, end s], ...]: actions timed on the clip),
+                     duration (seconds; only without audio: motion from the prompt alone)
                      -> progress events, then result {motion, frames, fps, face_space, seconds}
     predict_emotion  motion (npz path), model -> result {probabilities: {emotion: p}}
     cancel           target: the id of a running or queued request (answered by that request's
@@ -27,7 +29,9 @@ first unless that model is already loaded, so a client can send one request and 
 audio from `offset` seconds on, for `duration` seconds (null: to its end), scaled by `volume`,
 plays `start` seconds into the clip; the clip lasts `duration` seconds (null: until the last
 track ends). This is how the add-on hands over several sound strips of one speaker: the files
-are decoded and mixed here, with core.io.audio, rather than inside Blender.
+are decoded and mixed here, with core.io.audio, rather than inside Blender. A generate request
+without `audio` (absent or null) gives motion from the prompt and emotion alone, lasting
+`duration` seconds (round(duration * 30) frames); a request with both is refused.
 
 Motion files are BEAT2-layout npz (core/io/beat2.py) plus `face_names`, so a result can also be
 opened by any BEAT2 or SMPL-X npz reader. A `keep` file holds the parts to keep: `poses`
@@ -785,6 +789,27 @@ def _timed_prompts(value: Any) -> list[tuple[str, float | None, float | None]]:
     return out
 
 
+def _audio_or_duration(request: Mapping[str, Any],
+                       report: Reporter) -> tuple[np.ndarray | None, float | None]:
+    """(the request's audio, None), or (None, seconds) for motion from the prompt alone."""
+    spec = request.get("audio")
+    duration = _number(request, "duration", None, "generate")
+    if spec is not None:
+        if duration is not None:
+            # Which one sets the length would be a guess; the client meant one of them.
+            raise RequestError("generate takes `audio` or a `duration`, not both: with audio "
+                               "the motion lasts as long as the audio")
+        report(0.0, "Reading audio")
+        return request_audio(spec), None
+    if duration is None:
+        raise RequestError("generate needs an `audio` object (tracks or samples), or a "
+                           "`duration` in seconds for motion from the prompt alone")
+    if duration <= 0:
+        raise RequestError(f"generate: duration must be a positive number of seconds, got "
+                           f"{duration!r}")
+    return None, duration
+
+
 def handle_generate(request: Mapping[str, Any], context: Context, report: Reporter) -> dict:
     output = _output_path(request.get("output"))
     parts = request.get("parts", list(PARTS))
@@ -802,10 +827,10 @@ def handle_generate(request: Mapping[str, Any], context: Context, report: Report
     timed = _timed_prompts(request.get("prompts"))
 
     # Inputs first: a wrong file is reported before minutes of model loading.
-    report(0.0, "Reading audio")
-    audio = request_audio(request.get("audio"))
+    audio, duration = _audio_or_duration(request, report)
     report.check()
-    clip_frames = max(1, int(round(len(audio) / SAMPLE_RATE * 30.0)))
+    seconds = len(audio) / SAMPLE_RATE if audio is not None else duration
+    clip_frames = max(1, int(round(seconds * 30.0)))
     model = context.slot.ensure(*_model_spec(request, context.slot), report)
     report.check()
     keep = None
@@ -818,8 +843,8 @@ def handle_generate(request: Mapping[str, Any], context: Context, report: Report
     try:
         motion = api.generate(
             model, audio, SAMPLE_RATE, prompt=prompt, transcript=transcript, emotion=emotion,
-            parts=tuple(parts), keep=keep, frames=frames, seed=seed, guidance=guidance,
-            prompts=timed, cancel=report.cancelled,
+            parts=tuple(parts), keep=keep, frames=frames, seed=seed, duration=duration,
+            guidance=guidance, prompts=timed, cancel=report.cancelled,
             progress=lambda fraction, message="Generating": report(fraction, message),
         )
     except BodyLanguageError as exc:

@@ -348,6 +348,31 @@ def test_generate_streams_progress_and_returns_the_motion(client, warm, tmp_path
     np.testing.assert_array_equal(read_motion_file(again["motion"]).poses, motion.poses)
 
 
+def test_text_only_generate_lasts_its_duration_and_matches_the_api(client, warm, model_dir):
+    """Without audio the worker generates from the prompt for `duration` seconds: the motion
+    is the API's own for the same inputs, and no audio is read."""
+    fields = {"prompt": "wave hello", "emotion": "happiness", "seed": 4}
+    progress = []
+    data = client.wait(client.request("generate", audio=None, duration=2.5,
+                                      output=str(client.new_file("motion")), **fields),
+                       timeout=300, on_progress=lambda f, m: progress.append(m))
+    motion = read_motion_file(data["motion"])
+    assert motion.num_frames == data["frames"] == 75
+    assert "Reading audio" not in progress
+    assert any(message.startswith("Generating motion") for message in progress)
+    from core import api
+
+    expected = api.generate(api.load_model(str(model_dir), device="cpu"), duration=2.5,
+                            **fields)
+    np.testing.assert_array_equal(motion.poses, expected.poses)
+    np.testing.assert_array_equal(motion.trans, expected.trans)
+    # `audio` left out altogether reads the same as null.
+    again = client.wait(client.request("generate", duration=2.5,
+                                       output=str(client.new_file("motion")), **fields),
+                        timeout=300)
+    np.testing.assert_array_equal(read_motion_file(again["motion"]).poses, motion.poses)
+
+
 def test_timed_prompts_reach_the_model(own_client, tmp_path_factory, tmp_path):
     """A masked model takes actions timed on the clip; a span past the clip is an input error
     that names the prompt, and the worker keeps serving."""

@@ -542,11 +542,13 @@ def test_save_failure_names_the_output_and_removes_only_its_partial_file(tmp_pat
     ({"prompts": [["wave", "1", 2.0]]}, ("prompts[0] start and end must be seconds", "'1'")),
     ({"prompts": [["wave", 1.0, float("inf")]]}, ("prompts[0] start and end",)),
     ({"prompts": [["wave \ud800", 1.0, 2.0]]}, ("prompts[0] text is not valid text",)),
+    ({"duration": 2.0}, ("`audio` or a `duration`, not both",)),
 ], ids=["lone_surrogate_prompt", "lone_surrogate_transcript", "number_prompt", "list_transcript",
         "seed_2_63", "seed_below_int64", "huge_seed", "float_seed", "bool_seed", "nested_parts",
         "no_parts", "three_frames", "object_emotion", "unknown_guidance", "huge_guidance",
         "negative_guidance", "list_guidance", "prompts_text", "prompt_pair", "prompt_no_text",
-        "prompt_string_start", "prompt_infinite_end", "prompt_surrogate"])
+        "prompt_string_start", "prompt_infinite_end", "prompt_surrogate",
+        "audio_and_duration"])
 def test_bad_request_fields_are_input_errors_naming_the_field(client, wav, tmp_path, fields,
                                                                words):
     output = tmp_path / "out.npz"
@@ -569,7 +571,11 @@ def fill(value: object, names: dict[str, str]) -> object:
 
 
 @pytest.mark.parametrize("kind, fields, words", [
-    ("generate", {"output": "OUT"}, ("needs an `audio` object",)),
+    ("generate", {"output": "OUT"}, ("needs an `audio` object", "or a `duration`")),
+    ("generate", {"output": "OUT", "audio": None, "duration": 0}, ("positive number",)),
+    ("generate", {"output": "OUT", "duration": -2.5}, ("duration must be a positive", "-2.5")),
+    ("generate", {"output": "OUT", "duration": "2"}, ("duration must be a number", "'2'")),
+    ("generate", {"output": "OUT", "duration": 1e9}, ("duration", "limit of 3600 s")),
     ("generate", {"output": "OUT", "audio": {"tracks": "a.wav"}}, ("audio has no tracks",)),
     ("generate", {"output": "OUT", "audio": {"tracks": ["a.wav"]}}, ("must be a JSON object",)),
     ("generate", {"output": "OUT", "audio": {"samples": 3}}, ("no file path given",)),
@@ -580,7 +586,8 @@ def fill(value: object, names: dict[str, str]) -> object:
     ("predict_emotion", {"model": {"checkpoint": 3}}, ("checkpoint must be a path",)),
     ("load", {"checkpoint": 5}, ("checkpoint must be a path",)),
     ("load", {"device": "tpu"}, ("unknown device 'tpu'",)),
-], ids=["generate_no_audio", "tracks_not_a_list", "track_not_an_object", "samples_not_a_path",
+], ids=["generate_no_audio", "zero_duration", "negative_duration", "text_duration",
+        "huge_duration", "tracks_not_a_list", "track_not_an_object", "samples_not_a_path",
         "generate_no_model", "predict_no_model", "model_not_an_object", "checkpoint_number",
         "load_checkpoint_number", "load_unknown_device"])
 def test_missing_or_wrong_fields_are_answered_and_the_worker_keeps_serving(
