@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from core.api import DEFAULT_MODEL_DIR  # noqa: E402
+from core.checkpoint import load_training_state  # noqa: E402
 from core.eval.panel import Panel, teacher_scores  # noqa: E402
 from core.lm.dataset import load_tokenized, tokenize_corpus  # noqa: E402
 from core.lm.masked import init_code_embeddings  # noqa: E402
@@ -72,6 +73,12 @@ def arguments() -> argparse.Namespace:
                         help="give the model MiniLM's sentence embedding as a prompt token")
     parser.add_argument("--tied-heads", action="store_true",
                         help="score codes against the part's own code embeddings")
+    parser.add_argument("--model", action="append", default=[], type=model_setting,
+                        metavar="NAME=VALUE",
+                        help="a model shape over the preset's, e.g. --model hidden=192")
+    parser.add_argument("--init-from", type=Path,
+                        help="start from the model weights of this run folder's state "
+                             "(pre-training), not from random ones")
     parser.add_argument("--code-init", action="store_true",
                         help="start code embeddings from the tokenizer's codebooks")
     parser.add_argument("--plot", nargs="*", type=Path, help="plot these curve files and stop")
@@ -80,6 +87,16 @@ def arguments() -> argparse.Namespace:
         parser.add_argument(f"--{spec.name.replace('_', '-')}", type=type(spec.default),
                             default=spec.default)
     return parser.parse_args()
+
+
+def model_setting(text: str) -> tuple[str, int | float]:
+    """NAME=VALUE for a numeric model shape (hidden, layers, heads, feedforward, dropout...)."""
+    name, _, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}") from None
+    return name.strip(), int(number) if number.is_integer() and name != "dropout" else number
 
 
 def train_clips(cache: Path, fraction: float) -> list:
@@ -104,8 +121,10 @@ def run(args: argparse.Namespace) -> None:
     trainer = MaskedTrainer(config, clips, [motion_tokenizer.codebook_size(p) for p in PARTS],
                             audio_tokenizer.num_units, emotions, args.work / args.run,
                             mouth=mouth, sentence_token=args.sentence_token,
-                            tied_heads=args.tied_heads)
-    if args.code_init and trainer.step == 0:
+                            tied_heads=args.tied_heads, **dict(args.model))
+    if args.init_from is not None and trainer.step == 0:
+        trainer.model.load_state_dict(load_training_state(args.init_from / "state").model_state)
+    elif args.code_init and trainer.step == 0:
         init_code_embeddings(trainer.model, [motion_tokenizer.models[p].quantizer.codebook
                                              for p in PARTS], config.seed)
     panel = Panel.build(args.data, "val", args.speech_clips)
@@ -113,7 +132,8 @@ def run(args: argparse.Namespace) -> None:
     curve = json.loads(curve_path.read_text()) if curve_path.exists() else {
         "run": args.run, "config": config.to_dict(), "guidance": args.guidance,
         "sentence_token": args.sentence_token, "tied_heads": args.tied_heads,
-        "code_init": args.code_init,
+        "code_init": args.code_init, "model": dict(args.model),
+        "init_from": None if args.init_from is None else args.init_from.name,
         "train_clips": len(clips), "teacher": teacher_scores(panel), "points": []}
     system = MaskedSystem(trainer.model, motion_tokenizer, audio_tokenizer)
     recent: list[float] = []
