@@ -1,7 +1,8 @@
 """Operators: Generate, Predict emotion, Create character, strip binding and bone map editing.
 
 Generate and Predict emotion are modal: a 0.2 s timer polls the worker, progress shows in the
-status bar, the cursor and the panel, Esc cancels, and every other event passes through so the
+status bar, the cursor and the panel, Esc cancels while the job runs (and only then: once it
+has ended, Esc is left to whatever else wants it), and every other event passes through so the
 UI stays responsive. In background mode (no event loop) they run to the end in `execute`.
 Both carry the UNDO flag: Blender pushes one undo step when a modal operator finishes, after
 the keys were written in one go, and none when it is cancelled.
@@ -83,7 +84,7 @@ class _JobOperator:
         return {"RUNNING_MODAL"}
 
     def modal(self, context: Any, event: Any) -> set[str]:
-        if event.type == "ESC" and event.value == "PRESS":
+        if event.type == "ESC" and event.value == "PRESS" and self._job.state == jobs.RUNNING:
             self._job.cancel()
             return self._finish(context)
         if event.type != "TIMER" or event.timer is not self._timer:
@@ -129,7 +130,7 @@ class _JobOperator:
 
 
 class BODY_LANGUAGE_OT_generate(_JobOperator, bpy.types.Operator):
-    """Animate the armature from its audio and prompt (Esc cancels)"""
+    """Animate the chosen parts of the armature from its audio, prompt and emotion"""
 
     bl_idname = "body_language.generate"
     bl_label = "Generate"
@@ -157,7 +158,7 @@ class BODY_LANGUAGE_OT_predict_emotion(_JobOperator, bpy.types.Operator):
 
 
 class BODY_LANGUAGE_OT_cancel(bpy.types.Operator):
-    """Stop the running generation; the scene stays as it was"""
+    """Stop the running job (Esc); the scene stays as it was"""
 
     bl_idname = "body_language.cancel"
     bl_label = "Cancel"
@@ -180,8 +181,11 @@ class BODY_LANGUAGE_OT_create_character(bpy.types.Operator):
     bl_label = "Create Character"
     bl_options = {"REGISTER", "UNDO"}
 
-    name: bpy.props.StringProperty(name="Name", default="BL Character")
-    with_body: bpy.props.BoolProperty(name="Preview Body", default=True)
+    name: bpy.props.StringProperty(name="Name", default="BL Character",
+                                   description="Name of the new armature")
+    with_body: bpy.props.BoolProperty(name="Preview Body", default=True,
+                                      description="Add a simple mesh body that follows the "
+                                                  "bones, to see the animation")
 
     def execute(self, context: Any) -> set[str]:
         from .rig import create_character
@@ -200,7 +204,7 @@ class BODY_LANGUAGE_OT_create_character(bpy.types.Operator):
 def _strip_items(_self: Any, context: Any) -> list[tuple[str, str, str]]:
     names = sound_strip_names(context.scene) if context else []
     _strip_items_cache[:] = [(name, name, "Sound strip") for name in names] or [
-        ("", "(no sound strips)", "")]
+        ("", "(no sound strips)", "The scene has no sound strips to bind")]
     return _strip_items_cache
 
 
@@ -215,7 +219,8 @@ class BODY_LANGUAGE_OT_bind_strip(bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
     bl_property = "strip"
 
-    strip: bpy.props.EnumProperty(name="Strip", items=_strip_items)
+    strip: bpy.props.EnumProperty(name="Strip", items=_strip_items,
+                                  description="The sound strip to bind")
 
     @classmethod
     def poll(cls, context: Any) -> bool:
@@ -286,7 +291,8 @@ class BODY_LANGUAGE_OT_unbind_strip(bpy.types.Operator):
 def _preset_items(_self: Any, _context: Any) -> list[tuple[str, str, str]]:
     presets, _problems = bone_maps.all_presets()
     _preset_items_cache[:] = [("", "Empty", "No bones")] + [
-        (key, preset.name, preset.description) for key, preset in sorted(presets.items())]
+        (key, preset.name, preset.description or f"The {preset.name} bone map")
+        for key, preset in sorted(presets.items())]
     return _preset_items_cache
 
 
@@ -300,7 +306,8 @@ class BODY_LANGUAGE_OT_custom_map_from_preset(bpy.types.Operator):
     bl_label = "Custom Map From Preset"
     bl_options = {"REGISTER", "UNDO"}
 
-    preset: bpy.props.EnumProperty(name="Preset", items=_preset_items)
+    preset: bpy.props.EnumProperty(name="Preset", items=_preset_items,
+                                   description="The bone map to start the custom map from")
 
     @classmethod
     def poll(cls, context: Any) -> bool:
@@ -319,7 +326,8 @@ class BODY_LANGUAGE_OT_save_custom_map(bpy.types.Operator):
     bl_idname = "body_language.save_custom_map"
     bl_label = "Save Bone Map Preset"
 
-    name: bpy.props.StringProperty(name="Preset Name", default="my_rig")
+    name: bpy.props.StringProperty(name="Preset Name", default="my_rig",
+                                   description="Name of the saved bone map preset")
 
     @classmethod
     def poll(cls, context: Any) -> bool:
