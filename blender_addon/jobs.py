@@ -23,7 +23,7 @@ import numpy as np
 from . import bone_maps, keyframes
 from .motion_arrays import AddonInputError
 from .motion_files import read_motion_file, write_keep_file
-from .properties import AUTO_EMOTION
+from .properties import AUTO_EMOTION, chosen_frames
 from .retarget import BoneMap
 from .runtime import WorkerClient, WorkerError, WorkerMessage, shared_client
 from .runtime_paths import SETUP_HINT, resolve_runtime
@@ -33,9 +33,12 @@ from .scene_audio import (
     choose_strips,
     clip_from_file,
     clip_from_strips,
+    has_unmuted_sound,
+    silent_clip,
     sound_strips,
 )
 from .skeleton_data import NUM_JOINTS, PART_JOINTS, PARTS
+from .timeline_prompts import MarkerPrompt, marker_prompts
 
 MOTION_FPS = 30.0
 # Seconds without any word from the worker before a request is given up (progress counts).
@@ -109,6 +112,30 @@ def audio_clip(scene: Any, settings: Any, unpack_dir: Path | None) -> AudioClip:
     return clip_from_strips(choose_strips(sound_strips(scene, unpack_dir), names), fps)
 
 
+def without_audio(scene: Any, settings: Any) -> bool:
+    """Motion from the prompt alone: Audio is None, or it is all strips and none plays."""
+    return settings.audio_source == "NONE" or (
+        settings.audio_source == "SCENE" and not has_unmuted_sound(scene))
+
+
+def generation_clip(scene: Any, settings: Any, unpack_dir: Path | None) -> AudioClip:
+    """The frames to animate: the armature's audio, or without audio the From-To frames."""
+    if without_audio(scene, settings):
+        return silent_clip(*chosen_frames(settings, scene), keyframes.scene_fps(scene))
+    return audio_clip(scene, settings, unpack_dir)
+
+
+def clip_prompts(scene: Any, settings: Any, clip: AudioClip
+                 ) -> tuple[tuple[MarkerPrompt, ...], tuple[str, ...]]:
+    """The timeline's `bl:` markers as prompts over the From-To frames the clip covers, and
+    the names of those left out."""
+    first, last = chosen_frames(settings, scene)
+    first = max(first, clip.frame_start)
+    if clip.frame_end is not None:
+        last = min(last, clip.frame_end - 1)
+    return marker_prompts(scene.timeline_markers, first, last)
+
+
 def existing_parts(armature: Any) -> tuple[str, ...]:
     return tuple(part for part in PARTS if keyframes.part_action(armature, part) is not None)
 
@@ -163,6 +190,9 @@ class GenerateRequest:
     # (name, first frame, end frame) of each sound strip the audio came from: the keys are
     # only right for the strips as they were when the job started.
     strips: tuple[tuple[str, int, int], ...] = ()
+    # The timeline's `bl:` markers sent as timed prompts, and those left out, for the report.
+    prompts: tuple[MarkerPrompt, ...] = ()
+    left_out: tuple[str, ...] = ()
 
 
 def strip_spans(scene: Any, names: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
@@ -185,16 +215,17 @@ def check_strips_unchanged(scene: Any, spans: tuple[tuple[str, int, int], ...]) 
                 f"{start}-{end - 1}, now {now[name][0]}-{now[name][1] - 1}): generate again")
 
 
-def frame_range_on_clip(settings: Any, clip: AudioClip) -> tuple[int, int] | None:
+def frame_range_on_clip(settings: Any, clip: AudioClip, scene: Any
+                        ) -> tuple[int, int] | None:
     """The settings' scene frame range as motion frames [start, stop) of the clip, or None."""
     if not settings.use_frame_range:
         return None
-    first, last = settings.frame_start, settings.frame_end
+    chosen = first, last = chosen_frames(settings, scene)
     end = clip.frame_end if clip.frame_end is not None else last + 1
     first, last = max(first, clip.frame_start), min(last, end - 1)
     if last < first:
-        raise AddonInputError(f"frames {settings.frame_start}-{settings.frame_end} are outside "
-                              f"the audio (frames {clip.frame_start}-{end - 1})")
+        raise AddonInputError(f"frames {chosen[0]}-{chosen[1]} are outside the audio (frames "
+                              f"{clip.frame_start}-{end - 1})")
     start = _motion_frames(clip, first - clip.frame_start)
     stop = max(start + 1, _motion_frames(clip, last + 1 - clip.frame_start))
     return start, stop
@@ -212,8 +243,8 @@ def build_generate_request(scene: Any, armature: Any, client: WorkerClient) -> G
     keyframes.check_writable(armature, parts)
     bone_map = bone_maps.chosen_bone_map(settings)
     keyframes.rig_coverage(armature, keyframes.bone_map_for(armature, bone_map), parts).require()
-    clip = audio_clip(scene, settings, client.exchange_dir)
-    frames = frame_range_on_clip(settings, clip)
+    clip = generation_clip(scene, settings, client.exchange_dir)
+    frames = frame_range_on_clip(settings, clip, scene)
     present = existing_parts(armature)
     if frames is not None:
         missing = [part for part in parts if part not in present]
@@ -221,8 +252,9 @@ def build_generate_request(scene: Any, armature: Any, client: WorkerClient) -> G
             raise AddonInputError(f"'Only Frames' edits existing keys, and {armature.name} has "
                                   f"no {', '.join(missing)} yet: generate the whole clip first")
     kept = tuple(part for part in PARTS if part in present and (part not in parts or frames))
+    prompts, left_out = clip_prompts(scene, settings, clip)
     fields: dict[str, Any] = {
-        "audio": clip.spec,
+        "audio": clip.spec if clip.has_audio else None,
         "prompt": settings.prompt,
         "transcript": settings.transcript.as_string() if settings.transcript else None,
         "emotion": None if settings.emotion == AUTO_EMOTION else settings.emotion,
@@ -234,6 +266,10 @@ def build_generate_request(scene: Any, armature: Any, client: WorkerClient) -> G
         "output": str(client.new_file("motion")),
         "keep": None,
     }
+    if not clip.has_audio:
+        fields["duration"] = clip.duration
+    if prompts:
+        fields["prompts"] = [prompt.seconds(clip.frame_start, clip.fps) for prompt in prompts]
     if kept:
         motion = read_parts_on_clip(armature, kept, clip, bone_map, scene)
         fields["keep"] = str(write_keep_file(
@@ -241,7 +277,7 @@ def build_generate_request(scene: Any, armature: Any, client: WorkerClient) -> G
             motion["face_names"], MOTION_FPS, kept))
     strips = () if settings.audio_source == "FILE" else strip_spans(scene, clip.sources)
     return GenerateRequest(armature.name, scene.name, clip, parts, kept, frames, bone_map, fields,
-                           strips)
+                           strips, prompts, left_out)
 
 
 # ---------------------------------------------------------------------------- jobs
@@ -252,6 +288,9 @@ class Job:
 
     kind = ""
     timeout: float | None = REQUEST_SILENCE_TIMEOUT
+    # What the job says while it applies the answer. Applying blocks Blender, so a job with
+    # such a message holds the answer for one step, letting the UI show the message first.
+    applying = ""
 
     def __init__(self, client: WorkerClient, fields: dict[str, Any]) -> None:
         self.client = client
@@ -263,6 +302,7 @@ class Job:
         self.report = ""
         # Things the user should know about a finished job (the operator reports a warning).
         self.warnings: tuple[str, ...] = ()
+        self._answer: dict[str, Any] | None = None
 
     def start(self) -> None:
         try:
@@ -273,6 +313,9 @@ class Job:
     def step(self) -> str:
         """Read the worker's news; apply the answer when it has come. Returns the state."""
         if self.state != RUNNING:
+            return self.state
+        if self._answer is not None:
+            self._apply(self._answer)
             return self.state
         for message in self.client.poll():
             if message.request_id != self.request_id:
@@ -290,17 +333,23 @@ class Job:
                 self.state, self.report = CANCELLED, "Cancelled; the scene is unchanged"
             else:
                 self._fail(message.message, message.kind)
+        elif self.applying:
+            self._answer, self.message = dict(message.data), self.applying
         else:
-            try:
-                self.report = self.apply(message.data)
-            except (AddonInputError, OSError, RuntimeError, ReferenceError) as exc:
-                self._fail(str(exc), "input")
-            except Exception as exc:  # a bug here must not leave the job "running" forever
-                traceback.print_exc()
-                self._fail(f"{type(exc).__name__}: {exc} (traceback in the system console)",
-                           "internal")
-            else:
-                self.state, self.progress = FINISHED, 1.0
+            self._apply(message.data)
+
+    def _apply(self, data: dict[str, Any]) -> None:
+        self._answer = None
+        try:
+            self.report = self.apply(data)
+        except (AddonInputError, OSError, RuntimeError, ReferenceError) as exc:
+            self._fail(str(exc), "input")
+        except Exception as exc:  # a bug here must not leave the job "running" forever
+            traceback.print_exc()
+            self._fail(f"{type(exc).__name__}: {exc} (traceback in the system console)",
+                       "internal")
+        else:
+            self.state, self.progress = FINISHED, 1.0
 
     def _fail(self, message: str, kind: str) -> None:
         self.state = FAILED
@@ -315,6 +364,9 @@ class Job:
         if self.state == RUNNING:
             if self.request_id is not None:
                 self.client.cancel(self.request_id)
+            if self._answer is not None:
+                self.discard(self._answer)
+                self._answer = None
             self.state, self.report = CANCELLED, "Cancelled; the scene is unchanged"
 
     def run(self, on_progress: Callable[[float, str], None] | None = None,
@@ -333,9 +385,13 @@ class Job:
     def apply(self, data: dict[str, Any]) -> str:
         raise NotImplementedError
 
+    def discard(self, data: dict[str, Any]) -> None:
+        """Forget an answer that will not be applied (its files, say)."""
+
 
 class GenerateJob(Job):
     kind = "generate"
+    applying = "Writing keys"
 
     def __init__(self, client: WorkerClient, request: GenerateRequest, model: dict) -> None:
         super().__init__(client, {**request.fields, "model": model})
@@ -346,10 +402,13 @@ class GenerateJob(Job):
         try:
             return self._write(read_motion_file(data["motion"]))
         finally:
-            # The exchange files are of no further use, whether the keys went in or not.
-            for path in (data.get("motion"), self.request.fields.get("keep")):
-                if path:
-                    Path(path).unlink(missing_ok=True)
+            self.discard(data)
+
+    def discard(self, data: dict[str, Any]) -> None:
+        # The exchange files are of no further use, whether the keys went in or not.
+        for path in (data.get("motion"), self.request.fields.get("keep")):
+            if path:
+                Path(path).unlink(missing_ok=True)
 
     def _write(self, motion: Any) -> str:
         # Looked up by name: an undo while the job ran replaced every reference to scene data.
@@ -365,6 +424,13 @@ class GenerateJob(Job):
         self.warnings = self.result.warnings
         text = (f"Animated {', '.join(self.result.parts)} of {armature.name}: "
                 f"{self.result.frame_count} frames from frame {self.result.start_frame}")
+        if not request.clip.has_audio:
+            text += " (no audio: from the prompt)"
+        if request.prompts:
+            text += "; timed prompts " + ", ".join(p.describe() for p in request.prompts)
+        if request.left_out:
+            text += ("; markers left out (outside the frames, or on one frame with another): "
+                     + ", ".join(f"'{name}'" for name in request.left_out))
         if self.result.warnings:
             text += " (" + "; ".join(self.result.warnings) + ")"
         return text

@@ -94,6 +94,10 @@ class BODY_LANGUAGE_PT_main(_Panel, bpy.types.Panel):
         elif settings.audio_source == "FILE":
             layout.prop(settings, "audio_file")
             layout.prop(settings, "audio_start_frame")
+        text_only = jobs.without_audio(context.scene, settings)
+        if text_only:
+            _wrapped(layout, "No audio: motion from the prompt over the From-To frames",
+                     icon="INFO")
 
         layout.prop(settings, "prompt")
         row = layout.row()
@@ -108,7 +112,7 @@ class BODY_LANGUAGE_PT_main(_Panel, bpy.types.Panel):
         row = layout.row(align=True)
         row.prop(settings, "use_frame_range")
         sub = row.row(align=True)
-        sub.active = settings.use_frame_range
+        sub.active = settings.use_frame_range or text_only  # without audio they are the clip
         sub.prop(settings, "frame_start")
         sub.prop(settings, "frame_end")
         layout.prop(settings, "seed")

@@ -54,6 +54,11 @@ class AudioClip:
             return None
         return (self.frame_end - self.frame_start) / self.fps
 
+    @property
+    def has_audio(self) -> bool:
+        """False for a silent clip: frames to animate from the prompt alone."""
+        return bool(self.spec)
+
 
 def scene_fps(scene: Any) -> float:
     return scene.render.fps / scene.render.fps_base
@@ -114,6 +119,12 @@ def sound_strip_names(scene: Any) -> list[str]:
             if strip.type == "SOUND" and strip.sound is not None]
 
 
+def has_unmuted_sound(scene: Any) -> bool:
+    """Whether any sound strip of the scene would play (cheap: nothing is resolved)."""
+    return any(strip.type == "SOUND" and strip.sound is not None and not strip.mute
+               for strip in all_strips(scene))
+
+
 def choose_strips(strips: Sequence[SoundStripInfo], names: Iterable[str] | None
                   ) -> list[SoundStripInfo]:
     """The unmuted strips named in `names` (all unmuted strips when None).
@@ -164,3 +175,11 @@ def clip_from_file(path: str, start_frame: int, fps: float) -> AudioClip:
         raise AddonInputError("no audio file chosen")
     spec = {"tracks": [{"path": absolute}]}
     return AudioClip(int(start_frame), None, fps, spec, (absolute,))
+
+
+def silent_clip(first: int, last: int, fps: float) -> AudioClip:
+    """Scene frames first..last (inclusive) without audio: motion from the prompt alone."""
+    if last < first:
+        raise AddonInputError(f"the frame range {first}-{last} ends before it starts: set To "
+                              "at or after From")
+    return AudioClip(int(first), int(last) + 1, fps, {}, ())
