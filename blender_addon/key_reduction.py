@@ -1,0 +1,482 @@
+"""Reduced keys: Bezier keys only where an F-curve needs one to stay within a tolerance of the
+every-frame motion, so an animator gets curves to edit instead of one key per frame (no bpy).
+
+The selection is measured on the curve Blender will play. `bezier_curves` computes the handles
+Blender gives 'Auto Clamped' keys on an F-curve whose Auto Smoothing is None (blenkernel's
+calchandleNurb_intern and BKE_fcurve_handles_recalc: a handle reaches 2 / 5.1228 of the gap to
+the neighbouring key, at most five times the other side's gap, sloped as the mean of the two
+secants; flat at a local extremum and at the first and last key; clamped so it never passes
+a neighbour's value) and evaluates each cubic segment at every frame. The writer sets Auto
+Smoothing to None on reduced curves: 'Continuous Acceleration' solves every handle of a curve
+at once, so a key placed for one stretch would move the curve elsewhere.
+
+`reduce_keys` starts from the first and last frame (and the frames that must be kept) and, pass
+after pass, puts a key on the worst frame of every stretch between two keys that is out of
+tolerance anywhere, until no frame is: a Douglas-Peucker split measured on the played curve.
+Channels that must share key frames form a group: a bone's four quaternion components (the
+error is the angle between the played and the wanted rotation), the root location's three axes
+(the distance), a face channel alone.
+
+`plan_keys` applies this to a performance: 0.5 degrees per bone, 1 mm of root location, 0.005
+per face channel; while a foot is on the floor the bones between it and the root get what keeps
+the foot within 2 mm, and where the mouth closes the jaw and mouth channels keep a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .face import normalize_channel_name
+from .quaternions import quaternion_to_axis_angle
+from .skeleton_data import (
+    JOINT_INDEX,
+    NUM_JOINTS,
+    PARENTS,
+    default_rest_positions,
+    forward_kinematics,
+    leaf_tail_offset,
+)
+
+ANGLE = "angle"  # groups of quaternion components: the rotation angle, radians
+DISTANCE = "distance"  # any other group: the Euclidean distance over its channels
+
+# Blender's auto handle: tvec.x (2 on an F-curve) * 2.5614 divides the gap.
+_HANDLE_REACH = 2.0 / 5.1228
+_MAX_GAP_RATIO = 5.0
+_NEWTON_STEPS = 6  # from the chord: within 1e-15 even where a gap is 200 times the next
+# Pruning judges keys this many apart in one evaluation, in a few rounds over all of them.
+_PRUNE_SPACING = 4
+_PRUNE_ROUNDS = 3
+
+# A foot joint within this of its lowest point in the clip is on the floor (core/foot_contact.py
+# reads contacts the same way).
+CONTACT_HEIGHT_M = 0.04
+_SIDES = {"left": ("left_ankle", "left_foot"), "right": ("right_ankle", "right_foot")}
+# A mouth this much of its usual opening above its most closed (or less) is closed
+# (core/eval/performance.py counts a jaw below 35 % of its open-vowel opening as closed).
+CLOSED_SHARE = 0.35
+_OPEN_PERCENTILE = 95.0
+_JAW = JOINT_INDEX["jaw"]
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """How far a reduced curve may play from the every-frame one, per channel kind."""
+
+    rotation_degrees: float = 0.5  # per bone: the angle between played and wanted rotation
+    location_m: float = 0.001  # the root's location, metres on an SMPL-X sized body
+    face: float = 0.005  # per face channel (shape key or custom property)
+    planted_foot_m: float = 0.002  # a foot on the floor, through every bone above it
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not np.isfinite(value) or value <= 0.0:
+                raise ValueError(f"tolerance {name} must be a positive number, got {value!r}")
+
+
+# ------------------------------------------------------------------------------ played curves
+
+
+def _handles(x: np.ndarray, y: np.ndarray, first: np.ndarray, last: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(left reach, left y, right reach, right y) of auto-clamped keys at (x, y); the keys of
+    all curves in one flat run, `first`/`last` marking each curve's ends."""
+    px, nx, py, ny = np.roll(x, 1), np.roll(x, -1), np.roll(y, 1), np.roll(y, -1)
+    # An end key mirrors its one neighbour (Blender's pt = 2 * p2 - p3).
+    px, py = np.where(first, 2.0 * x - nx, px), np.where(first, 2.0 * y - ny, py)
+    nx, ny = np.where(last, 2.0 * x - px, nx), np.where(last, 2.0 * y - py, ny)
+    gap_a, gap_b = x - px, nx - x
+    slope = 0.5 * ((y - py) / gap_a + (ny - y) / gap_b)
+    reach_a = _HANDLE_REACH * np.minimum(gap_a, _MAX_GAP_RATIO * gap_b)
+    reach_b = _HANDLE_REACH * np.minimum(gap_b, _MAX_GAP_RATIO * gap_a)
+    left, right = y - slope * reach_a, y + slope * reach_b
+    before, after = py - y, ny - y
+    extremum = ((before <= 0) & (after <= 0)) | ((before >= 0) & (after >= 0))
+    rising = before < 0
+    left_over = np.where(rising, py > left, py < left) & ~extremum
+    right_over = np.where(rising, ny < right, ny > right) & ~extremum
+    left, right = np.where(left_over, py, left), np.where(right_over, ny, right)
+    # A clamped handle turns the other one with it, keeping the two in line (left wins).
+    right = np.where(left_over, y + (y - left) * reach_b / reach_a, right)
+    left = np.where(right_over & ~left_over, y + (y - right) * reach_a / reach_b, left)
+    flat = extremum | first | last
+    return reach_a, np.where(flat, y, left), reach_b, np.where(flat, y, right)
+
+
+def _segment_parameter(t: np.ndarray, x0: np.ndarray, x1: np.ndarray, x2: np.ndarray,
+                       x3: np.ndarray) -> np.ndarray:
+    """u in [0, 1] where the segment's cubic x(u) reaches frame t (Newton's method: the handles
+    lie inside the segment, so x(u) rises strictly and the steps converge from the chord)."""
+    c1 = 3.0 * (x1 - x0)
+    c2 = 3.0 * (x0 - 2.0 * x1 + x2)
+    c3 = x3 - x0 + 3.0 * (x1 - x2)
+    target = t - x0
+    u = target / (x3 - x0)
+    for _ in range(_NEWTON_STEPS):
+        value = ((c3 * u + c2) * u + c1) * u - target
+        slope = (3.0 * c3 * u + 2.0 * c2) * u + c1
+        u -= value / slope
+        np.maximum(u, 0.0, out=u)
+        np.minimum(u, 1.0, out=u)
+    return u
+
+
+def bezier_curves(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """(C, N): what Blender plays on frames 0..N-1 of C F-curves with Bezier keys of `values`
+    (C, N) on the frames `keys` (C, N) marks. Every curve keys its first and last frame."""
+    curves, frames = values.shape
+    flat_keys = np.flatnonzero(keys)
+    x = (flat_keys % frames).astype(np.float64)
+    played = np.array(values, dtype=np.float64).reshape(-1)
+    y = played[flat_keys]
+    curve = flat_keys // frames
+    first = np.r_[True, curve[1:] != curve[:-1]]
+    last = np.r_[curve[1:] != curve[:-1], True]
+    reach_a, left, reach_b, right = _handles(x, y, first, last)
+    between = np.flatnonzero(~keys)
+    if between.size:
+        k = np.searchsorted(flat_keys, between) - 1  # the key before each in-between frame
+        x0, x3 = x[k], x[k + 1]
+        u = _segment_parameter((between % frames).astype(np.float64), x0, x0 + reach_b[k],
+                               x3 - reach_a[k + 1], x3)
+        v = 1.0 - u
+        played[between] = (v * v * v * y[k] + 3.0 * u * v * v * right[k]
+                           + 3.0 * u * u * v * left[k + 1] + u * u * u * y[k + 1])
+    return played.reshape(curves, frames)
+
+
+def played_groups(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """(G, N, K): bezier_curves for G groups of K curves, values and keys (G, N, K)."""
+    groups, frames, width = values.shape
+    played = bezier_curves(values.transpose(0, 2, 1).reshape(-1, frames),
+                           keys.transpose(0, 2, 1).reshape(-1, frames))
+    return played.reshape(groups, width, frames).transpose(0, 2, 1)
+
+
+def _stored(values: np.ndarray) -> np.ndarray:
+    """Values as an F-curve stores them (float32), in float64 for the arithmetic."""
+    return np.asarray(values, dtype=np.float32).astype(np.float64)
+
+
+def curve_error(wanted: np.ndarray, played: np.ndarray, metric: str = DISTANCE) -> np.ndarray:
+    """(G, N) error of played (G, N, K) against wanted: the distance over K, or for ANGLE the
+    angle in radians between the rotations of the two (unnormalized) quaternions."""
+    if metric == DISTANCE:
+        return np.sqrt(np.sum((played - wanted) ** 2, axis=-1))
+    if metric != ANGLE:
+        raise ValueError(f"unknown error metric {metric!r}")
+    a = wanted / np.linalg.norm(wanted, axis=-1, keepdims=True)
+    b = played / np.linalg.norm(played, axis=-1, keepdims=True)
+    b = b * np.where(np.sum(a * b, axis=-1) < 0.0, -1.0, 1.0)[..., None]
+    # The half-chord form keeps small angles exact where arccos of the dot product would not.
+    return 4.0 * np.arctan2(np.linalg.norm(a - b, axis=-1), np.linalg.norm(a + b, axis=-1))
+
+
+# ------------------------------------------------------------------------------ choosing keys
+
+
+def _worst_frames(excess: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Flat (C * N) indices of the worst frame of every stretch between keys whose worst
+    excess (error / tolerance) is above 1."""
+    flat = excess.reshape(-1)
+    starts = np.flatnonzero(keys)
+    worst = np.maximum.reduceat(flat, starts)
+    stretch = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, flat.size]))
+    candidates = np.flatnonzero((flat == worst[stretch]) & (worst[stretch] > 1.0))
+    _stretches, first = np.unique(stretch[candidates], return_index=True)
+    return candidates[first]
+
+
+def _insert_keys(values: np.ndarray, limit: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """More keys (C, N) until every curve of values (C, N) plays within limit (C, N)."""
+    keys = keys.copy()
+    keys[:, [0, -1]] = True
+    active = np.arange(values.shape[0])
+    while active.size:
+        excess = np.abs(bezier_curves(values[active], keys[active]) - values[active])
+        new = _worst_frames(excess / limit[active], keys[active])
+        rows, frames = np.divmod(new, values.shape[1])
+        keys[active[rows], frames] = True
+        active = np.unique(active[rows])
+    return keys
+
+
+def _removable(values: np.ndarray, limit: np.ndarray, keys: np.ndarray, fixed: np.ndarray,
+               residue: int) -> np.ndarray:
+    """Flat indices of the keys of rank `residue` modulo _PRUNE_SPACING in their curve that can
+    go: each moves only the handles of its two neighbours, so at that spacing every removal
+    changes the curve on frames no other one does, and all are judged from one evaluation."""
+    flat_keys = np.flatnonzero(keys)
+    curve = flat_keys // values.shape[1]
+    index = np.arange(flat_keys.size)
+    first = np.searchsorted(curve, curve, side="left")
+    last = np.searchsorted(curve, curve, side="right") - 1
+    chosen = np.flatnonzero(((index - first) % _PRUNE_SPACING == residue) & (index > first)
+                            & (index < last) & ~fixed.reshape(-1)[flat_keys])
+    if not chosen.size:
+        return chosen
+    trial = keys.copy()
+    trial[np.divmod(flat_keys[chosen], values.shape[1])] = False
+    excess = np.abs(bezier_curves(values, trial) - values) / limit
+    worst = np.maximum.reduceat(excess.reshape(-1), flat_keys)  # per stretch between old keys
+    # A removal reshapes the stretches from its second key before to its second key after.
+    reach = [np.clip(chosen + offset, first[chosen], last[chosen] - 1) for offset in (-2, -1, 0, 1)]
+    return flat_keys[chosen[np.max(worst[np.stack(reach)], axis=0) <= 1.0]]
+
+
+def _prune_keys(values: np.ndarray, limit: np.ndarray, keys: np.ndarray, fixed: np.ndarray
+                ) -> np.ndarray:
+    """Keys (C, N) with those the curves can do without removed, `fixed` ones kept: splitting
+    at the worst frame leaves keys that later splits made unnecessary."""
+    keys = keys.copy()
+    for _round in range(_PRUNE_ROUNDS):
+        removed = 0
+        for residue in range(_PRUNE_SPACING):
+            gone = _removable(values, limit, keys, fixed, residue)
+            keys[np.divmod(gone, values.shape[1])] = False
+            removed += gone.size
+        if not removed:
+            break
+    return keys
+
+
+def _curve_shares(tolerance: np.ndarray, metric: str, width: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-curve tolerances of a group's (loose, safe): loose is what one curve erring alone may
+    err, safe what each may err when all err at once."""
+    if metric == DISTANCE:
+        return tolerance, tolerance / np.sqrt(width)
+    if metric != ANGLE:
+        raise ValueError(f"unknown error metric {metric!r}")
+    # A quaternion off by d turns by 2 asin(|d| / (1 - |d|)) at most: sin(angle / 2) bounds |d|.
+    sine = np.sin(0.5 * np.minimum(tolerance, np.pi))
+    return sine / (1.0 + sine), sine / (np.sqrt(width) * (1.0 + sine))
+
+
+def _hold_groups(values: np.ndarray, limit: np.ndarray, metric: str, keys: np.ndarray,
+                 shares: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Keys (G * K, N) with frames added until every group of values (G, N, K) is within
+    limit (G, N) under `metric`: where a group is out, its curves get the safe share there."""
+    groups, frames, width = values.shape
+    curves = values.transpose(0, 2, 1).reshape(-1, frames)
+    share, safe = (np.repeat(np.broadcast_to(s, (groups, frames)), width, axis=0).copy()
+                   for s in shares)
+    keys = keys.copy()
+    while True:
+        played = bezier_curves(curves, keys).reshape(groups, width, frames).transpose(0, 2, 1)
+        out = np.repeat(curve_error(values, played, metric) > limit, width, axis=0)
+        if not out.any():
+            return keys
+        # Where even the safe share is out by rounding, a key there plays the value itself.
+        keys |= out & (share <= safe)
+        share[out] = safe[out]
+        rows = np.flatnonzero(out.any(axis=1))
+        keys[rows] = _insert_keys(curves[rows], share[rows], keys[rows])
+
+
+def reduce_keys(values: np.ndarray, tolerance: float | np.ndarray, metric: str = DISTANCE,
+                forced: np.ndarray | None = None) -> np.ndarray:
+    """(G, N, K) key frames for each of the K curves of G groups `values` (G, N, K): the played
+    Bezier curves of each group stay within `tolerance` (a number, or per group and frame
+    (G, N)) of `values` at every frame, measured by `metric` over the group.
+
+    Each curve gets its own keys. Values are compared as float32, as F-curves store them.
+    `forced` marks frames that keep a key whatever the error, per group (G, N) or per curve
+    (G, N, K); the first and last frame always do.
+    """
+    values = _stored(values)
+    groups, frames, width = values.shape
+    limit = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), (groups, frames))
+    if not np.all(limit > 0.0):
+        raise ValueError("key tolerances must be positive")
+    fixed = np.zeros(values.shape, bool)
+    if forced is not None:
+        fixed |= forced if np.ndim(forced) == 3 else np.asarray(forced, bool)[..., None]
+    fixed[:, [0, -1]] = True
+    fixed = fixed.transpose(0, 2, 1).reshape(-1, frames)
+    curves = values.transpose(0, 2, 1).reshape(-1, frames)
+    loose, safe = _curve_shares(limit, metric, width)
+    loose = np.repeat(loose, width, axis=0)
+    keys = _prune_keys(curves, loose, _insert_keys(curves, loose, fixed), fixed)
+    keys = _hold_groups(values, limit, metric, keys, (loose[::width], safe))
+    return keys.reshape(groups, width, frames).transpose(0, 2, 1)
+
+
+# --------------------------------------------------------------------------- the performance
+
+
+def planted_frames(positions: np.ndarray) -> np.ndarray:
+    """(N, 2) bool: frames where the left / right foot is on the floor, from SMPL-X joint
+    positions (N, 55, 3), Y up."""
+    planted = np.zeros((positions.shape[0], len(_SIDES)), bool)
+    for side, names in enumerate(_SIDES.values()):
+        height = positions[:, [JOINT_INDEX[name] for name in names], 1]
+        planted[:, side] = np.any(height <= height.min(axis=0) + CONTACT_HEIGHT_M, axis=1)
+    return planted
+
+
+def closure_frames(openness: np.ndarray) -> np.ndarray:
+    """(N,) bool: the frames where the mouth closes, the local minima of how open it is that
+    lie in its closed band."""
+    openness = np.asarray(openness, dtype=np.float64)
+    closes = np.zeros(openness.shape, bool)
+    if openness.size < 3:
+        return closes
+    low = openness.min()
+    closed = openness <= low + CLOSED_SHARE * (np.percentile(openness, _OPEN_PERCENTILE) - low)
+    middle = openness[1:-1]
+    closes[1:-1] = (middle <= openness[:-2]) & (middle < openness[2:]) & closed[1:-1]
+    return closes
+
+
+def is_mouth_channel(name: str) -> bool:
+    """True for face channels that open or shape the mouth (ARKit's jaw* and mouth*)."""
+    return normalize_channel_name(name).startswith(("jaw", "mouth"))
+
+
+def _lever_arms() -> np.ndarray:
+    """(55, 2): how far each joint is from the farthest floor contact point of the left / right
+    foot below it (ankle, ball, toe tip), in rest pose metres; 0 for joints not above it."""
+    rest = default_rest_positions()
+    arms = np.zeros((NUM_JOINTS, len(_SIDES)))
+    for side, (ankle, ball) in enumerate(_SIDES.values()):
+        ball_index = JOINT_INDEX[ball]
+        points = [rest[JOINT_INDEX[ankle]], rest[ball_index],
+                  rest[ball_index] + leaf_tail_offset(ball_index)]
+        joint = ball_index
+        while joint >= 0:
+            arms[joint, side] = max(np.linalg.norm(point - rest[joint]) for point in points)
+            joint = PARENTS[joint]
+    return arms
+
+
+@dataclass(frozen=True)
+class KeyPlan:
+    """Which scene frames keep a key on each F-curve of a performance."""
+
+    bones: np.ndarray  # (N, M, 4) per keyed bone, its quaternion curves w, x, y, z
+    root: np.ndarray | None  # (N, 3) the root location curves
+    face: np.ndarray  # (N, F) per face channel (custom property and shape keys alike)
+
+    @property
+    def count(self) -> int:
+        """Keys on the armature's curves (shape-key curves repeat the face's)."""
+        root = 0 if self.root is None else int(self.root.sum())
+        return int(self.bones.sum()) + root + int(self.face.sum())
+
+
+@dataclass
+class _Body:
+    """The bone and root curves being reduced, with their tolerances per frame."""
+
+    bones: np.ndarray  # (M, N, 4) stored quaternions
+    arms: np.ndarray  # (M, 2) each bone's lever arm on the left / right foot, metres
+    bone_limit: np.ndarray  # (M, N) radians
+    bone_keys: np.ndarray  # (M, N, 4)
+    root: np.ndarray | None  # (1, N, 3) stored location
+    root_limit: np.ndarray  # (1, N) location units
+    root_keys: np.ndarray | None  # (1, N, 3)
+    units_per_metre: float
+
+    def foot_slide(self) -> np.ndarray:
+        """(N, 2) metres the left / right foot may be off at most: the root's error plus every
+        bone's angle error times its lever arm on the foot."""
+        error = curve_error(self.bones, played_groups(self.bones, self.bone_keys), ANGLE)
+        slide = error.T @ self.arms
+        if self.root is not None:
+            root_error = curve_error(self.root, played_groups(self.root, self.root_keys))
+            slide += root_error[0, :, None] / self.units_per_metre
+        return slide
+
+    def tighten(self, frames: np.ndarray, side: int, planted_foot_m: float) -> None:
+        """Split the foot's tolerance evenly over the root and the bones above it, there."""
+        chain = self.arms[:, side] > 0.0
+        share = planted_foot_m / (np.count_nonzero(_lever_arms()[:, side]) + 1)
+        rows = np.flatnonzero(chain)
+        limit = share / self.arms[rows, side][:, None]
+        self.bone_limit[np.ix_(rows, frames)] = np.minimum(self.bone_limit[np.ix_(rows, frames)],
+                                                           limit)
+        self.root_limit[0, frames] = np.minimum(self.root_limit[0, frames],
+                                                share * self.units_per_metre)
+
+    def rekey(self) -> None:
+        """More keys where the tightened tolerances need them; the keys already chosen stay."""
+        chain = np.flatnonzero(np.any(self.arms > 0.0, axis=1))
+        self.bone_keys[chain] = reduce_keys(self.bones[chain], self.bone_limit[chain], ANGLE,
+                                            self.bone_keys[chain])
+        if self.root is not None:
+            self.root_keys = reduce_keys(self.root, self.root_limit, DISTANCE, self.root_keys)
+
+
+def _plan_body(body: _Body, planted: np.ndarray, forced: np.ndarray,
+               tolerances: Tolerances) -> _Body:
+    """Keys for the bones and root: each within its tolerance, and a planted foot within its
+    own. The foot's bound is checked on the reduced curves first and tightened only on the
+    frames where it fails, since the errors of a chain seldom all peak on one frame."""
+    body.bone_keys = reduce_keys(body.bones, body.bone_limit, ANGLE, forced)
+    if body.root is not None:
+        body.root_keys = reduce_keys(body.root, body.root_limit)
+    tightened = np.zeros(planted.shape, bool)
+    while True:
+        over = planted & ~tightened & (body.foot_slide() > tolerances.planted_foot_m)
+        if not over.any():
+            return body
+        tightened |= over
+        for side in range(planted.shape[1]):
+            if over[:, side].any():
+                body.tighten(np.flatnonzero(over[:, side]), side, tolerances.planted_foot_m)
+        body.rekey()
+
+
+def _openness(smplx_poses: np.ndarray, face: np.ndarray, face_names: Sequence[str]
+              ) -> np.ndarray:
+    """How open the mouth is per frame: the jawOpen channel, else the jaw's rotation angle."""
+    for column, name in enumerate(face_names):
+        if normalize_channel_name(name) == "jawopen":
+            return face[:, column]
+    return np.linalg.norm(smplx_poses[:, _JAW], axis=-1)
+
+
+def plan_keys(
+    quaternions: np.ndarray,
+    bone_joints: Sequence[int],
+    root_location: np.ndarray | None,
+    face: np.ndarray,
+    face_names: Sequence[str],
+    smplx_local: np.ndarray,
+    smplx_trans: np.ndarray,
+    units_per_metre: float = 1.0,
+    tolerances: Tolerances | None = None,
+) -> KeyPlan:
+    """The reduced keys of a performance on N scene frames.
+
+    quaternions (N, M, 4) are the keyed pose-bone rotations of bones driven by SMPL-X joints
+    `bone_joints`; root_location (N, 3) the keyed root location, `units_per_metre` its units in
+    one SMPL-X metre; face (N, F) the face channels; smplx_local (N, 55, 4) and smplx_trans
+    (N, 3) the SMPL-X motion at the same frames, which tells where the feet are planted and the
+    mouth closes.
+    """
+    tolerances = tolerances or Tolerances()
+    poses = quaternion_to_axis_angle(smplx_local)
+    positions, _rotations = forward_kinematics(poses, smplx_trans)
+    planted = planted_frames(positions)
+    closes = closure_frames(_openness(poses, face, face_names))
+    frames = closes.size
+    bones = _stored(np.swapaxes(quaternions, 0, 1))
+    root = None if root_location is None else _stored(np.asarray(root_location)[None])
+    body = _Body(bones, _lever_arms()[list(bone_joints)],
+                 np.full(bones.shape[:2], np.radians(tolerances.rotation_degrees)),
+                 np.zeros(bones.shape, bool),
+                 root, np.full((1, frames), tolerances.location_m * units_per_metre), None,
+                 units_per_metre)
+    forced = np.zeros(bones.shape, bool)
+    forced[[m for m, joint in enumerate(bone_joints) if joint == _JAW]] = closes[:, None]
+    body = _plan_body(body, planted, forced, tolerances)
+    face_forced = np.zeros((len(face_names), frames), bool)
+    face_forced[[c for c, name in enumerate(face_names) if is_mouth_channel(name)]] = closes
+    face_keys = reduce_keys(np.asarray(face).T[..., None], tolerances.face, DISTANCE, face_forced)
+    return KeyPlan(np.swapaxes(body.bone_keys, 0, 1),
+                   None if body.root_keys is None else body.root_keys[0], face_keys[..., 0].T)
