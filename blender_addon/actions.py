@@ -15,8 +15,8 @@ from typing import Any
 import bpy
 import numpy as np
 
-# Blender's enum values for keyframe interpolation (BEZT_IPO_CONST, BEZT_IPO_LIN).
-_INTERPOLATION_CODES = {"CONSTANT": 0, "LINEAR": 1}
+# Blender's enum values for keyframe interpolation (BEZT_IPO_CONST, BEZT_IPO_LIN, BEZT_IPO_BEZ).
+_INTERPOLATION_CODES = {"CONSTANT": 0, "LINEAR": 1, "BEZIER": 2}
 # The frame range F-curve sampling accepts (MINAFRAME, MAXFRAME).
 _MIN_FRAME, _MAX_FRAME = -1048574, 1048574
 
@@ -135,6 +135,10 @@ def _fill_keyframes(fcurve: Any, co: np.ndarray, interpolation: str) -> None:
     points.foreach_set("co", co)
     points.foreach_set(
         "interpolation", np.full(count, _INTERPOLATION_CODES[interpolation], np.int32))
+    if interpolation == "BEZIER":
+        # Reduced keys are chosen for the handles Auto Clamped keys get without smoothing (see
+        # key_reduction.py); Continuous Acceleration would reshape the whole curve from each key.
+        fcurve.auto_smoothing = "NONE"
     fcurve.update()
 
 

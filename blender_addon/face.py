@@ -99,10 +99,22 @@ def ensure_face_properties(armature: Any, channel_names: Sequence[str]) -> None:
             armature[name] = 0.0
 
 
+def _add_channel_curve(builder: Any, path: str, frames: np.ndarray, values: np.ndarray,
+                       keys: np.ndarray | None) -> None:
+    """One face channel's curve: a linear key per frame, or Bezier keys where `keys` says."""
+    if keys is None:
+        builder.add_curve(path, 0, FACE_GROUP, frames, values)
+    else:
+        builder.add_curve(path, 0, FACE_GROUP, frames[keys], values[keys], "BEZIER")
+
+
 def add_face_property_curves(builder: Any, frames: np.ndarray, face: np.ndarray,
-                             channel_names: Sequence[str]) -> None:
+                             channel_names: Sequence[str], keys: np.ndarray | None = None
+                             ) -> None:
+    """Key each channel as its custom property; `keys` (N, F): the frames keeping a key."""
     for column, channel in enumerate(channel_names):
-        builder.add_curve(face_property_path(channel), 0, FACE_GROUP, frames, face[:, column])
+        _add_channel_curve(builder, face_property_path(channel), frames, face[:, column],
+                           None if keys is None else keys[:, column])
 
 
 @dataclass
@@ -125,9 +137,10 @@ class ShapeKeyAction:
 
 def build_shape_key_actions(
     armature: Any, frames: np.ndarray, face: np.ndarray, channel_names: Sequence[str],
-    action_name: str,
+    action_name: str, keys: np.ndarray | None = None,
 ) -> list[ShapeKeyAction]:
     """A filled action per shape-key set that matches any channel; nothing else changes.
+    `keys` (N, F) marks the frames keeping a key (None: every frame).
 
     On failure every action built so far is removed before the error propagates.
     """
@@ -147,8 +160,8 @@ def build_shape_key_actions(
                 # Blender limits slider ranges to [-10, 10].
                 built[-1].ranges[key_name] = (max(-10.0, float(np.floor(values.min()))),
                                               min(10.0, float(np.ceil(values.max()))))
-                builder.add_curve(f'key_blocks["{key_name}"].value', 0, FACE_GROUP, frames,
-                                  values)
+                _add_channel_curve(builder, f'key_blocks["{key_name}"].value', frames, values,
+                                   None if keys is None else keys[:, column])
     except Exception:
         for item in built:
             item.builder.discard()

@@ -9,13 +9,14 @@ Every new action is filled completely and staged on a track of its own before an
 had changes, and the rig is checked against the bone map first (a part without any bone is
 refused, missing bones are named in a warning), so an error leaves the scene as it was. Keys
 go in in bulk (`ActionBuilder.add_curve`), one linear key per scene frame, resampled by slerp
-when the scene's frame rate differs from the motion's.
+when the scene's frame rate differs from the motion's; or, with key_mode REDUCED, Bezier keys
+only on the frames each curve needs to play within a tolerance of that (key_reduction.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import bpy
@@ -41,6 +42,7 @@ from .face import (
     ensure_face_properties,
     shape_key_meshes,
 )
+from .key_reduction import Tolerances, plan_keys
 from .motion_arrays import AddonInputError, MotionArrays
 from .quaternions import (
     axis_angle_to_quaternion,
@@ -64,6 +66,9 @@ from .skeleton_data import JOINT_NAMES, NUM_JOINTS, PART_JOINTS, PARTS, TRANSLAT
 
 TRACK_PREFIX = "BL "
 FACE_PART = "face"
+# How write_motion keys: one linear key per frame, or Bezier keys where the curves need them.
+EVERY_FRAME, REDUCED = "EVERY_FRAME", "REDUCED"
+KEY_MODES = (EVERY_FRAME, REDUCED)
 
 
 def track_name(part: str) -> str:
@@ -232,6 +237,13 @@ class _Prepared:
     quaternions: np.ndarray
     root_location: np.ndarray | None
     face: np.ndarray
+    # The SMPL-X motion at the scene's frames: where feet are planted and the mouth closes.
+    smplx_local: np.ndarray
+    smplx_trans: np.ndarray
+    # Reduced keys (None: every frame): per mapped bone (N, 4), the root (N, 3), the face (N, F).
+    bone_keys: dict[int, np.ndarray] | None = None
+    root_keys: np.ndarray | None = None
+    face_keys: np.ndarray | None = None
 
 
 def _prepare(motion: MotionArrays, target: TargetRig, start_frame: int, fps: float) -> _Prepared:
@@ -250,27 +262,56 @@ def _prepare(motion: MotionArrays, target: TargetRig, start_frame: int, fps: flo
         quaternions=make_continuous(channels.quaternions),
         root_location=channels.root_location,
         face=resample_linear(motion.face, positions),
+        smplx_local=local,
+        smplx_trans=trans,
     )
+
+
+def _reduce(prepared: _Prepared, target: TargetRig, parts: tuple[str, ...],
+            face_names: tuple[str, ...], tolerances: Tolerances | None) -> _Prepared:
+    """`prepared` with the keys each curve of `parts` needs (key_reduction.plan_keys)."""
+    bones = [m for part in parts for m in target.part_indices(part)]
+    root = target.root_index if TRANSLATION_PART in parts else None
+    face = prepared.face if FACE_PART in parts else prepared.face[:, :0]
+    plan = plan_keys(
+        prepared.quaternions[:, bones], [target.joints[m] for m in bones],
+        None if root is None else prepared.root_location, face,
+        face_names if FACE_PART in parts else (), prepared.smplx_local, prepared.smplx_trans,
+        target.leg_scale * target.armature_units_per_metre, tolerances)
+    return replace(prepared, bone_keys={m: plan.bones[:, n] for n, m in enumerate(bones)},
+                   root_keys=plan.root, face_keys=plan.face)
+
+
+def _add_curve(builder: ActionBuilder, path: str, index: int, group: str, frames: np.ndarray,
+               values: np.ndarray, keys: np.ndarray | None) -> None:
+    if keys is None:
+        builder.add_curve(path, index, group, frames, values)
+    else:
+        builder.add_curve(path, index, group, frames[keys], values[keys], "BEZIER")
 
 
 def _build_part(armature: Any, part: str, target: TargetRig, prepared: _Prepared,
                 motion: MotionArrays) -> ActionBuilder:
     builder = ActionBuilder.create(f"{track_name(part)} {armature.name}", "OBJECT", armature.name)
+    reduced = prepared.bone_keys is not None
     try:
         frames = prepared.frames
         for m in target.part_indices(part):
             bone = target.bones[m]
             path = _bone_path(bone, "rotation_quaternion")
             for axis in range(4):
-                builder.add_curve(path, axis, bone, frames, prepared.quaternions[:, m, axis])
+                _add_curve(builder, path, axis, bone, frames, prepared.quaternions[:, m, axis],
+                           prepared.bone_keys[m][:, axis] if reduced else None)
         root = target.root_index
         if part == TRANSLATION_PART and root is not None:
             bone = target.bones[root]
             for axis in range(3):
-                builder.add_curve(_bone_path(bone, "location"), axis, bone, frames,
-                                  prepared.root_location[:, axis])
+                _add_curve(builder, _bone_path(bone, "location"), axis, bone, frames,
+                           prepared.root_location[:, axis],
+                           prepared.root_keys[:, axis] if reduced else None)
         if part == FACE_PART and motion.face_names:
-            add_face_property_curves(builder, frames, prepared.face, motion.face_names)
+            add_face_property_curves(builder, frames, prepared.face, motion.face_names,
+                                     prepared.face_keys)
     except Exception:
         builder.discard()
         raise
@@ -291,7 +332,7 @@ def _stage_parts(armature: Any, parts: tuple[str, ...], target: TargetRig, prepa
         if FACE_PART in parts and motion.face_names:
             key_actions = build_shape_key_actions(
                 armature, prepared.frames, prepared.face, motion.face_names,
-                f"{track_name(FACE_PART)} {armature.name}")
+                f"{track_name(FACE_PART)} {armature.name}", prepared.face_keys)
         for part, builder in zip(parts, builders, strict=True):
             staged.append(stage_on_track(armature, track_name(part), builder, start_frame))
         for item in key_actions:
@@ -330,13 +371,19 @@ def write_motion(
     start_frame: int = 1,
     bone_map: BoneMap | None = None,
     scene: Any = None,
+    key_mode: str = EVERY_FRAME,
+    tolerances: Tolerances | None = None,
 ) -> WriteResult:
     """Key `parts` of `motion` onto `armature`, replacing only those parts' tracks.
 
-    The first key sits at `start_frame`; there is one key per frame of the scene's frame rate
-    over the motion's duration. Other parts' actions are not touched. Everything is built and
-    staged before the rig's own data changes, so an error leaves the scene as it was.
+    The first key sits at `start_frame`; with key_mode EVERY_FRAME there is one linear key per
+    frame of the scene's frame rate over the motion's duration, with REDUCED Bezier keys only on
+    the frames each curve needs to play within `tolerances` of those (key_reduction.Tolerances'
+    defaults when None). Other parts' actions are not touched. Everything is built and staged
+    before the rig's own data changes, so an error leaves the scene as it was.
     """
+    if key_mode not in KEY_MODES:
+        raise AddonInputError(f"unknown key mode {key_mode!r}; choose from {', '.join(KEY_MODES)}")
     parts = _check_parts(parts)
     scene = scene or bpy.context.scene
     fps = scene_fps(scene)
@@ -349,6 +396,8 @@ def write_motion(
     try:
         target = _read_target(armature, bone_map)
         prepared = _prepare(motion, target, int(start_frame), fps)
+        if key_mode == REDUCED:
+            prepared = _reduce(prepared, target, parts, motion.face_names, tolerances)
         staged, key_actions = _stage_parts(armature, parts, target, prepared, motion,
                                            int(start_frame))
     except Exception:
