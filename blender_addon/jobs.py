@@ -420,7 +420,8 @@ class GenerateJob(Job):
                                   "generating")
         check_strips_unchanged(scene, request.strips)
         self.result = keyframes.write_motion(armature, motion, request.parts,
-                                             request.clip.frame_start, request.bone_map, scene)
+                                             request.clip.frame_start, request.bone_map, scene,
+                                             armature.body_language.key_mode)
         self.warnings = self.result.warnings
         text = (f"Animated {', '.join(self.result.parts)} of {armature.name}: "
                 f"{self.result.frame_count} frames from frame {self.result.start_frame}")

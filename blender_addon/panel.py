@@ -116,6 +116,7 @@ class BODY_LANGUAGE_PT_main(_Panel, bpy.types.Panel):
         sub.prop(settings, "frame_start")
         sub.prop(settings, "frame_end")
         layout.prop(settings, "seed")
+        layout.prop(settings, "key_mode")
 
         status = context.window_manager.body_language_job
         if status.running:

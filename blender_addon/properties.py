@@ -156,6 +156,14 @@ class BodyLanguageSettings(bpy.types.PropertyGroup):
         description="From and To were set here rather than following the scene's range")
     seed: bpy.props.IntProperty(name="Seed", default=0, min=0,
                                 description="Same seed and inputs, same motion")
+    key_mode: bpy.props.EnumProperty(
+        name="Keys", default="EVERY_FRAME",
+        items=(("EVERY_FRAME", "Every Frame", "A linear key on every frame of every curve"),
+               ("REDUCED", "Reduced", "Bezier keys only where a curve needs one")),
+        description="How the animation is keyed: a key on every frame, or Bezier keys only "
+                    "where needed to stay within 0.5 degrees per bone, 1 mm of root location "
+                    "and 0.005 per face shape of that, keeping planted feet and mouth closures "
+                    "(far fewer keys, easier to edit)")
     bone_map: bpy.props.EnumProperty(name="Bone Map", items=_bone_map_items,
                                      description="Which of the rig's bones each SMPL-X joint "
                                                  "drives")
