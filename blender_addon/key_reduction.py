@@ -18,8 +18,11 @@ error is the angle between the played and the wanted rotation), the root locatio
 (the distance), a face channel alone.
 
 `plan_keys` applies this to a performance: 0.5 degrees per bone, 1 mm of root location, 0.005
-per face channel; while a foot is on the floor the bones between it and the root get what keeps
-the foot within 2 mm, and where the mouth closes the jaw and mouth channels keep a key.
+per face channel. While a foot is on the floor it stays within 2 mm: its worst case, the root's
+error plus each bone's angle error times its distance to the foot, is checked on the reduced
+curves, and where it is over, the root and the bones above that foot share those 2 mm evenly.
+Where the mouth closes (a minimum of jawOpen, or of the jaw's angle, in its closed band) the jaw
+and mouth curves keep a key, so the closed value plays exactly.
 """
 
 from __future__ import annotations
@@ -128,23 +131,24 @@ def bezier_curves(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """(C, N): what Blender plays on frames 0..N-1 of C F-curves with Bezier keys of `values`
     (C, N) on the frames `keys` (C, N) marks. Every curve keys its first and last frame."""
     curves, frames = values.shape
+    played = np.array(values, dtype=np.float64).reshape(-1)
+    between = np.flatnonzero(~keys)
+    if not between.size:  # every frame keyed: the keys are what plays
+        return played.reshape(curves, frames)
     flat_keys = np.flatnonzero(keys)
     x = (flat_keys % frames).astype(np.float64)
-    played = np.array(values, dtype=np.float64).reshape(-1)
     y = played[flat_keys]
     curve = flat_keys // frames
     first = np.r_[True, curve[1:] != curve[:-1]]
     last = np.r_[curve[1:] != curve[:-1], True]
     reach_a, left, reach_b, right = _handles(x, y, first, last)
-    between = np.flatnonzero(~keys)
-    if between.size:
-        k = np.searchsorted(flat_keys, between) - 1  # the key before each in-between frame
-        x0, x3 = x[k], x[k + 1]
-        u = _segment_parameter((between % frames).astype(np.float64), x0, x0 + reach_b[k],
-                               x3 - reach_a[k + 1], x3)
-        v = 1.0 - u
-        played[between] = (v * v * v * y[k] + 3.0 * u * v * v * right[k]
-                           + 3.0 * u * u * v * left[k + 1] + u * u * u * y[k + 1])
+    k = np.searchsorted(flat_keys, between) - 1  # the key before each in-between frame
+    x0, x3 = x[k], x[k + 1]
+    u = _segment_parameter((between % frames).astype(np.float64), x0, x0 + reach_b[k],
+                           x3 - reach_a[k + 1], x3)
+    v = 1.0 - u
+    played[between] = (v * v * v * y[k] + 3.0 * u * v * v * right[k]
+                       + 3.0 * u * u * v * left[k + 1] + u * u * u * y[k + 1])
     return played.reshape(curves, frames)
 
 
@@ -289,6 +293,8 @@ def reduce_keys(values: np.ndarray, tolerance: float | np.ndarray, metric: str =
     """
     values = _stored(values)
     groups, frames, width = values.shape
+    if frames <= 2:
+        return np.ones(values.shape, bool)
     limit = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), (groups, frames))
     if not np.all(limit > 0.0):
         raise ValueError("key tolerances must be positive")

@@ -109,9 +109,11 @@ def test_quaternion_groups_hold_the_rotation_angle():
     assert np.any(keys.any(axis=2) & ~keys.all(axis=2))
 
 
-def test_bad_tolerances_are_refused():
+def test_bad_tolerances_are_refused_and_short_curves_keep_every_key():
     with pytest.raises(ValueError, match="positive"):
         kr.reduce_keys(np.zeros((1, 5, 1)), 0.0)
+    for frames in (1, 2):
+        assert kr.reduce_keys(np.zeros((3, frames, 4)), 0.1, kr.ANGLE).all()
     for field in ("rotation_degrees", "location_m", "face", "planted_foot_m"):
         with pytest.raises(ValueError, match=field):
             kr.Tolerances(**{field: float("nan")})
@@ -137,7 +139,7 @@ def test_planted_frames_follow_the_lowest_foot():
     assert planted[:, 1].all()  # a foot that never moves is on the floor throughout
 
 
-def performance(frames: int = 300, seed: int = 3):
+def performance(frames: int = 300, seed: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A smooth SMPL-X performance whose mouth closes every 23.4 frames, as the plan sees it."""
     motion = smooth_motion(frames, seed)
     t = np.arange(frames)
@@ -149,7 +151,7 @@ def performance(frames: int = 300, seed: int = 3):
     return local, motion.trans.astype(np.float64), face
 
 
-def feet_off(local, trans, plan):
+def feet_off(local: np.ndarray, trans: np.ndarray, plan: kr.KeyPlan) -> np.ndarray:
     """(N, 2) how far the left / right foot's worst joint is from where the every-frame motion
     has it."""
     bones = kr._stored(local.swapaxes(0, 1))
@@ -162,7 +164,8 @@ def feet_off(local, trans, plan):
     return np.stack([off[:, :2].max(axis=1), off[:, 2:].max(axis=1)], axis=1)
 
 
-def plan_of(local, trans, face, **tolerances):
+def plan_of(local: np.ndarray, trans: np.ndarray, face: np.ndarray, **tolerances: float
+            ) -> kr.KeyPlan:
     return kr.plan_keys(local, range(55), trans, face, ARKIT52, local, trans,
                         tolerances=kr.Tolerances(**tolerances))
 
