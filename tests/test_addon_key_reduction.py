@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from blender_harness import bpy_python, run_in_blender
+from blender_harness import BlenderRun, bpy_python, run_in_blender
 from motion_synth import smooth_motion
 
 from blender_addon import key_reduction as kr
@@ -126,7 +126,8 @@ def performance() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 @pytest.fixture(scope="module", params=["5.0", "4.2"])
-def blender(request, tmp_path_factory):
+def blender(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+            ) -> tuple[BlenderRun, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     python = bpy_python(request.param)
     if python is None:
         pytest.skip("bpy 4.2 venv .venv-bpy42 is missing: `python build.py test` creates it "
@@ -139,7 +140,7 @@ def blender(request, tmp_path_factory):
     return run, (poses, trans, face)
 
 
-def curves_of(run, kind: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+def curves_of(run: BlenderRun, kind: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     chosen = [i for i, name in enumerate(run.values["names"]) if kind in name]
     return ([run.values["names"][i] for i in chosen], run.arrays["wanted"][chosen],
             run.arrays["got"][chosen])
