@@ -4,6 +4,7 @@
     python build.py test [pytest args...]   venvs + pinned requirements, ruff, pytest
     python build.py extension [--wheels]    dist/body_language-<version>.zip for Blender
     python build.py lint                    ruff
+    python build.py shared                  blender_addon/shared refreshed from core/shared
 """
 
 from __future__ import annotations
@@ -197,6 +198,59 @@ def command_lint() -> int:
     return 0 if ruff_check(python) else 1
 
 
+# ---------------------------------------------------------------------------- shared modules
+
+# What core and the add-on both need lives in core/shared; the add-on imports a generated copy
+# (git ignores it), so there is one source to edit. See core/shared/__init__.py.
+SHARED_SOURCE = Path("core") / "shared"
+SHARED_COPY = Path("blender_addon") / "shared"
+
+
+def shared_files(root: Path) -> list[Path]:
+    """The files of core/shared, relative to it, sorted (none when the folder is absent)."""
+    source = root / SHARED_SOURCE
+    if not source.is_dir():
+        return []
+    return sorted(path.relative_to(source) for path in _shipped_files(source))
+
+
+def _write_if_changed(target: Path, data: bytes) -> bool:
+    """Write `data` to `target` unless it already holds it; True when it wrote."""
+    if target.is_file() and target.read_bytes() == data:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Replacing whole files keeps a test run that imports the copy meanwhile from reading half
+    # of one.
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial.write_bytes(data)
+    partial.replace(target)
+    return True
+
+
+def sync_shared(root: Path = ROOT) -> list[Path]:
+    """Make blender_addon/shared/ hold exactly the files of core/shared/; the paths it changed.
+
+    Files the source no longer has are removed, so a renamed module cannot linger in the copy.
+    """
+    source, copy = root / SHARED_SOURCE, root / SHARED_COPY
+    wanted = shared_files(root)
+    changed = [copy / relative for relative in wanted
+               if _write_if_changed(copy / relative, (source / relative).read_bytes())]
+    if copy.is_dir():
+        for path in _shipped_files(copy):
+            if path.relative_to(copy) not in wanted:
+                path.unlink()
+                changed.append(path)
+    return changed
+
+
+def command_shared() -> int:
+    changed = sync_shared(ROOT)
+    log(f"{SHARED_COPY.as_posix()}: {len(changed)} file(s) refreshed from "
+        f"{SHARED_SOURCE.as_posix()}")
+    return 0
+
+
 # ---------------------------------------------------------------------------- extension
 
 
@@ -223,12 +277,17 @@ def extension_entries(root: Path) -> list[tuple[str, Path]]:
     """(name in the zip, source file) for the extension, sorted by name.
 
     The add-on's modules sit at the zip root beside the manifest; the model core goes in
-    as `core/` so the worker can import it from the installed extension's folder.
+    as `core/` so the worker can import it from the installed extension's folder. The add-on's
+    `shared/` comes from core/shared itself, never from the checkout's copy, which may be stale.
     """
     entries = {MANIFEST_NAME: root / MANIFEST_NAME}
     addon_dir = root / "blender_addon"
     for path in _shipped_files(addon_dir):
-        entries[path.relative_to(addon_dir).as_posix()] = path
+        relative = path.relative_to(addon_dir)
+        if relative.parts[0] != SHARED_COPY.name:
+            entries[relative.as_posix()] = path
+    for relative in shared_files(root):
+        entries[(Path(SHARED_COPY.name) / relative).as_posix()] = root / SHARED_SOURCE / relative
     core_dir = root / "core"
     for path in _shipped_files(core_dir):
         entries[(Path("core") / path.relative_to(core_dir)).as_posix()] = path
@@ -454,6 +513,7 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     extension.add_argument("--out-dir", type=Path, default=ROOT / "dist",
                            help="where the zip goes (default: dist/)")
     commands.add_parser("lint", help="ruff check")
+    commands.add_parser("shared", help="refresh blender_addon/shared from core/shared")
     demo = commands.add_parser(
         "demo", help="animate the sample dialogue: out/demo.blend and out/demo_preview.png")
     demo.add_argument("--model", type=Path, default=None,
@@ -475,6 +535,11 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
 def main(argv: Sequence[str]) -> int:
     args, extra = parse_args(argv)
     require_python_311()
+    if args.command in ("test", "demo", "extension", "shared"):
+        # A checkout's add-on (tested, or linked into Blender) imports the copy: keep it current.
+        command_shared()
+    if args.command == "shared":
+        return 0
     if args.command == "test":
         return command_test(extra)
     if args.command == "extension":
