@@ -1,8 +1,8 @@
 """The SMPL-X skeleton inside Blender: names, parents, parts, default rest pose, FK (no bpy).
 
-Blender cannot import the project's `core` package, so data/smplx_skeleton.json holds a copy of
-what core/skeleton.py defines (tests/test_addon_rig.py keeps the two identical; regenerate with
-`.venv/bin/python tests/export_addon_skeleton.py`).
+The skeleton itself comes from shared/skeleton.py (core/shared/skeleton.py in a checkout, the one
+definition core uses too); this module adds what only Blender needs: bone tails and the turn into
+Blender's frame.
 
 SMPL-X is Y up with the character facing +Z and its left at +X; Blender is Z up with characters
 facing -Y. `SMPLX_TO_BLENDER` maps (x, y, z) to (x, -z, y): a +90 degree turn about X, a proper
@@ -11,30 +11,33 @@ rotation, so left stays +X.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 from .quaternions import axis_angle_to_matrix
+from .shared.skeleton import (
+    DEPTH_LEVELS,
+    FINGERTIP_LENGTH,
+    HEAD_TOP_ABOVE_HEAD_JOINT,
+    JOINT_INDEX,
+    JOINT_NAMES,
+    NUM_JOINTS,
+    PARENTS,
+    PART_JOINTS,
+    PARTS,
+    default_rest_offsets,
+    default_rest_positions,
+)
 
-SKELETON_FILE = Path(__file__).resolve().parent / "data" / "smplx_skeleton.json"
+__all__ = [
+    "DEPTH_LEVELS", "FINGERTIP_LENGTH", "HEAD_TOP_ABOVE_HEAD_JOINT", "JOINT_INDEX", "JOINT_NAMES",
+    "NUM_JOINTS", "PARENTS", "PARTS", "PART_JOINTS", "ROOT_JOINT", "SMPLX_TO_BLENDER",
+    "TRANSLATION_PART", "children", "default_rest_offsets", "default_rest_positions",
+    "forward_kinematics", "leaf_tail_offset", "part_of_joint", "primary_child",
+    "rest_tail_positions", "smplx_to_blender", "world_rotations",
+]
 
-with SKELETON_FILE.open(encoding="utf-8") as _file:
-    _DATA = json.load(_file)
-
-JOINT_NAMES: tuple[str, ...] = tuple(_DATA["joint_names"])
-NUM_JOINTS = len(JOINT_NAMES)
-JOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(JOINT_NAMES)}
-PARENTS: tuple[int, ...] = tuple(_DATA["parents"])
-PARTS: tuple[str, ...] = tuple(_DATA["parts"])
-PART_JOINTS: dict[str, tuple[int, ...]] = {
-    part: tuple(joints) for part, joints in _DATA["part_joints"].items()
-}
-HEAD_TOP_ABOVE_HEAD_JOINT: float = _DATA["head_top_above_head_joint"]
-FINGERTIP_LENGTH: float = _DATA["fingertip_length"]
-_REST_OFFSETS = np.array(_DATA["rest_offsets"], dtype=np.float64)
-_REST_POSITIONS = np.array(_DATA["rest_positions"], dtype=np.float64)
+_REST_OFFSETS = default_rest_offsets()
+_REST_POSITIONS = default_rest_positions()
 
 # Root translation is keyed with the lower body (as core's part views do).
 ROOT_JOINT = 0
@@ -56,16 +59,6 @@ _LEAF_TAILS = {
     "left_foot": (0.0, 0.0, 0.06),
     "right_foot": (0.0, 0.0, 0.06),
 }
-
-
-def default_rest_offsets() -> np.ndarray:
-    """(55, 3) offset of each joint from its parent (the root's is its world position), metres."""
-    return _REST_OFFSETS.copy()
-
-
-def default_rest_positions() -> np.ndarray:
-    """(55, 3) world joint positions of the default rest skeleton, SMPL-X coordinates."""
-    return _REST_POSITIONS.copy()
 
 
 def part_of_joint(joint: int) -> str:
@@ -93,7 +86,7 @@ def primary_child(joint: int) -> int | None:
 def leaf_tail_offset(joint: int, rest_offsets: np.ndarray | None = None) -> np.ndarray:
     """SMPL-X offset from a joint without a primary child to its bone's tail.
 
-    Finger ends continue their last bone by FINGERTIP_LENGTH, as core/skeleton.py defines.
+    Finger ends continue their last bone by FINGERTIP_LENGTH, as shared/skeleton.py defines.
     """
     name = JOINT_NAMES[joint]
     if name in _LEAF_TAILS:
@@ -123,18 +116,6 @@ def smplx_to_blender(vectors: np.ndarray) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float64) @ SMPLX_TO_BLENDER.T
 
 
-def _depth_levels() -> tuple[tuple[int, ...], ...]:
-    depth = [0] * NUM_JOINTS
-    for joint, parent in enumerate(PARENTS):
-        depth[joint] = 0 if parent < 0 else depth[parent] + 1
-    return tuple(tuple(j for j in range(NUM_JOINTS) if depth[j] == level)
-                 for level in range(max(depth) + 1))
-
-
-# Joints grouped by depth in the tree: FK takes one batched step per level.
-DEPTH_LEVELS = _depth_levels()
-
-
 def world_rotations(local: np.ndarray) -> np.ndarray:
     """[..., 55, 3, 3] world rotations from local ones: R_world[j] = R_world[parent] R_local[j]."""
     world = np.empty_like(local)
@@ -151,7 +132,7 @@ def forward_kinematics(
 ) -> tuple[np.ndarray, np.ndarray]:
     """World joint positions [..., 55, 3] and rotations [..., 55, 3, 3], SMPL-X coordinates.
 
-    The same definition as core.skeleton.forward_kinematics_with_rotations: poses are axis-angle
+    The same definition as shared.skeleton.forward_kinematics_numpy: poses are axis-angle
     rotations in each parent's frame, p[j] = p[parent] + R_world[parent] offset[j], and the root
     sits at offset[0] + trans.
     """
