@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from core.corpus.actions import ACTIONS, Action, action_names, describe
-from core.corpus.limb_ik import yaw_of
 from core.corpus.plausibility import check_motion
 from core.corpus.style import STYLES
 from core.emotions import EMOTIONS
 from core.errors import BodyLanguageError
+from core.limb_ik import yaw_of
 from core.motion import Motion
 from core.rotations import axis_angle_to_matrix
 from core.skeleton import (

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.corpus.limb_ik import unit
 from core.errors import BodyLanguageError
+from core.limb_ik import unit
 from core.skeleton import JOINT_INDEX, default_rest_positions
 
 FINGERS: tuple[str, ...] = ("index", "middle", "pinky", "ring", "thumb")  # SMPL-X joint order

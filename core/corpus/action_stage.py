@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core.corpus import action_hands
-from core.corpus.limb_ik import (
+from core.corpus.style import Style
+from core.limb_ik import (
     axis_rotation,
     hand_rotation,
     limb_rotations,
@@ -23,7 +24,6 @@ from core.corpus.limb_ik import (
     unit,
     yaw_of,
 )
-from core.corpus.style import Style
 from core.motion import Motion
 from core.rotations import (
     axis_angle_to_matrix,

@@ -17,9 +17,9 @@ import numpy as np
 from core.corpus.action_library import CHOREOGRAPHIES
 from core.corpus.action_phrases import PHRASES
 from core.corpus.action_stage import Stage
-from core.corpus.limb_ik import axis_rotation
 from core.corpus.style import Style
 from core.errors import BodyLanguageError
+from core.limb_ik import axis_rotation
 from core.motion import Motion
 from core.rotations import (
     axis_angle_to_matrix,

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core.corpus.limb_ik import axis_rotation
 from core.corpus.script import Utterance, Word
 from core.corpus.style import Style
+from core.limb_ik import axis_rotation
 from core.rotations import matrix_to_axis_angle
 from core.skeleton import JOINT_INDEX, NUM_JOINTS, default_rest_positions
 

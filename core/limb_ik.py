@@ -1,8 +1,10 @@
-"""Pose building blocks for scripted actions: rotation frames, two-bone IK, hand orientation.
+"""Pose building blocks: rotation frames, two-bone IK, hand orientation.
 
-Everything works on numpy arrays batched over leading dimensions (usually frames). Actions are
-authored as hand and foot targets; these helpers turn targets into joint rotations, which is far
-easier to get right than guessing axis-angles (SMPL-X: Y up, the body faces +Z, its left is +X).
+Everything works on numpy arrays batched over leading dimensions (usually frames). The corpus's
+scripted actions are authored as hand and foot targets, and generation locks planted feet
+(core/foot_contact.py); these helpers turn targets into joint rotations, which is far easier to
+get right than guessing axis-angles (SMPL-X: Y up, the body faces +Z, its left is +X). They live
+outside core/corpus because generation may not import corpus code.
 """
 
 from __future__ import annotations
