@@ -89,9 +89,12 @@ def arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def model_setting(text: str) -> tuple[str, int | float]:
-    """NAME=VALUE for a numeric model shape (hidden, layers, heads, feedforward, dropout...)."""
+def model_setting(text: str) -> tuple[str, bool | int | float]:
+    """NAME=VALUE for a model shape (hidden, layers, heads, feedforward, dropout...) or switch
+    (prompt_to_steps=true)."""
     name, _, value = text.partition("=")
+    if value.lower() in ("true", "false"):
+        return name.strip(), value.lower() == "true"
     try:
         number = float(value)
     except ValueError:

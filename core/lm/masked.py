@@ -70,6 +70,9 @@ class MaskedConfig:
     # to its input table): copying a visible neighbour's code, right 58 % of the time on the
     # corpus, then needs no separate output map to be learned.
     tied_heads: bool = False
+    # The sentence embedding is also added to every motion step (as the audio is), so each step
+    # reads the action asked for directly instead of only by attending to the prompt tokens.
+    prompt_to_steps: bool = False
     mouth_channels: int = MOUTH_CHANNELS
     frames_per_step: int = 4
     preset: str = "cpu"
@@ -95,6 +98,8 @@ class MaskedConfig:
             raise BodyLanguageError(f"emotions must be distinct names, got {list(self.emotions)}")
         if not (isinstance(self.dropout, float | int) and 0.0 <= self.dropout < 1.0):
             raise BodyLanguageError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.prompt_to_steps and not self.sentence_token:
+            raise BodyLanguageError("prompt_to_steps needs sentence_token")
         if self.hidden % self.heads:
             raise BodyLanguageError(f"hidden {self.hidden} must divide by heads {self.heads}")
 
@@ -187,6 +192,8 @@ class MaskedMotionModel(nn.Module):
         self.prompt_positions = nn.Parameter(torch.randn(config.prompt_length, h) * 0.02)
         self.prompt_projection = nn.Sequential(nn.LayerNorm(TEXT_DIM), nn.Linear(TEXT_DIM, h))
         self.emotion_embedding = nn.Embedding(len(config.emotions) + 1, h)  # + null
+        if config.prompt_to_steps:
+            self.prompt_steps = nn.Linear(TEXT_DIM, h)
         layer = nn.TransformerEncoderLayer(
             h, config.heads, config.feedforward, config.dropout, activation="gelu",
             batch_first=True, norm_first=True)
@@ -228,7 +235,12 @@ class MaskedMotionModel(nn.Module):
         groups = steps // STEPS_PER_AUDIO_GROUP
         audio = self.audio_embedding(conditions.audio[:, : groups * UNITS_PER_AUDIO_GROUP])
         audio = self.audio_projection(audio.reshape(batch, groups, -1))
-        return x + audio.reshape(batch, steps, -1)
+        x = x + audio.reshape(batch, steps, -1)
+        if self.config.prompt_to_steps:
+            # A dropped prompt has no tokens: its mask zeroes the sentence row's contribution.
+            sentence = self.prompt_steps(conditions.prompt[:, 0]) * conditions.prompt_mask[:, :1]
+            x = x + sentence[:, None]
+        return x
 
     def forward(self, codes: torch.Tensor, valid: torch.Tensor, conditions: Conditions) -> Output:
         """codes (B, W, 4) with HIDDEN where the model must write; valid (B, W) bool (False past a
