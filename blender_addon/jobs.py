@@ -37,10 +37,10 @@ from .scene_audio import (
     silent_clip,
     sound_strips,
 )
+from .shared.rates import FPS as MOTION_FPS
 from .skeleton_data import NUM_JOINTS, PART_JOINTS, PARTS
 from .timeline_prompts import MarkerPrompt, marker_prompts
 
-MOTION_FPS = 30.0
 # Seconds without any word from the worker before a request is given up (progress counts).
 REQUEST_SILENCE_TIMEOUT = 600.0
 ADDON_DIR = Path(__file__).resolve().parent

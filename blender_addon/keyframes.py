@@ -62,6 +62,7 @@ from .retarget import (
     smplx_from_pose_channels,
     solve_pose_channels,
 )
+from .shared.rates import FPS
 from .skeleton_data import JOINT_NAMES, NUM_JOINTS, PART_JOINTS, PARTS, TRANSLATION_PART
 
 TRACK_PREFIX = "BL "
@@ -459,7 +460,7 @@ class PartReading:
 
 
 def read_part(
-    armature: Any, part: str, fps: float = 30.0, bone_map: BoneMap | None = None,
+    armature: Any, part: str, fps: float = FPS, bone_map: BoneMap | None = None,
     scene: Any = None,
 ) -> PartReading:
     """A part's keys as SMPL-X rotations, for conditioning the model on the parts kept.

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .shared.rates import FPS
 from .skeleton_data import NUM_JOINTS
 
 
@@ -36,7 +37,7 @@ class MotionArrays:
     trans: np.ndarray
     face: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     face_names: tuple[str, ...] = ()
-    fps: float = 30.0
+    fps: float = FPS
 
     def __post_init__(self) -> None:
         poses = _array("poses", self.poses, (None, NUM_JOINTS, 3))
@@ -70,7 +71,7 @@ class MotionArrays:
         trans: np.ndarray,
         face: np.ndarray | None = None,
         face_names: Sequence[str] = (),
-        fps: float = 30.0,
+        fps: float = FPS,
     ) -> MotionArrays:
         return cls(poses, trans, np.zeros((len(poses), 0)) if face is None else face,
                    tuple(face_names), fps)

@@ -12,12 +12,9 @@ from typing import Any
 import bpy
 
 from . import bone_maps
+from .shared.emotions import EMOTIONS
 from .skeleton_data import PARTS
 
-# The eight emotions of core/corpus/style.py (the model's vocabulary; a test keeps them equal).
-EMOTIONS: tuple[str, ...] = (
-    "neutral", "happiness", "anger", "sadness", "contempt", "surprise", "fear", "disgust",
-)
 AUTO_EMOTION = "AUTO"
 AUDIO_SOURCES = (
     ("SCENE", "All Sound Strips", "Every unmuted sound strip of the scene; with none, motion "

@@ -42,6 +42,7 @@ from core.lm.model import MotionLanguageModel
 from core.lm.windows import Span
 from core.masked_inference import MaskedSystem
 from core.motion import Motion
+from core.rates import FPS
 from core.skeleton import PARTS
 from core.tokenizers.audio import FORMAT_VERSION as AUDIO_FORMAT
 from core.tokenizers.audio import KIND as AUDIO_KIND
@@ -71,7 +72,6 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "checkpoints" / "default"
 MANIFEST_NAME = "model.json"
 BUNDLE_FORMAT = "body-language-model"
 BUNDLE_VERSION = 1
-FPS = 30.0
 # piece -> (checkpoint name in the folder, checkpoint kind, format version this code reads)
 PIECES: dict[str, tuple[str, str, int]] = {
     "lm": ("lm", LM_KIND, LM_FORMAT),

@@ -8,6 +8,7 @@ import numpy as np
 
 from core.errors import BodyLanguageError
 from core.face_spaces import channel_names
+from core.rates import FPS
 from core.skeleton import NUM_JOINTS, PART_JOINTS, PARTS
 
 
@@ -52,7 +53,7 @@ class Motion:
     trans: np.ndarray
     face: np.ndarray
     face_space: str = "arkit52"
-    fps: float = 30.0
+    fps: float = FPS
     betas: np.ndarray | None = None
     gender: str = "neutral"
     extras: dict = field(default_factory=dict, compare=False, repr=False)
@@ -75,7 +76,7 @@ class Motion:
             object.__setattr__(self, "betas", _checked("betas", self.betas, (None,)))
 
     @classmethod
-    def rest(cls, frames: int, fps: float = 30.0, face_space: str = "arkit52") -> Motion:
+    def rest(cls, frames: int, fps: float = FPS, face_space: str = "arkit52") -> Motion:
         """A motionless rest pose of `frames` frames."""
         width = len(channel_names(face_space))
         return cls(

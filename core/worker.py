@@ -89,6 +89,7 @@ if __name__ == "__main__" and not __package__:
 import numpy as np  # noqa: E402
 
 from core.errors import BodyLanguageError  # noqa: E402
+from core.rates import FPS  # noqa: E402
 
 PROTOCOL_VERSION = 1
 SAMPLE_RATE = 16000
@@ -535,8 +536,8 @@ def load_motion(path: object, frames: int | None, face_space: str, what: str) ->
         # Checked before resampling: 100 frames at 1e-6 fps would become 3e9 frames.
         raise RequestError(f"{path}: {what} lasts {motion.duration:g} s ({len(poses)} frames at "
                            f"{fps:g} fps), beyond the worker's limit of {MAX_CLIP_SECONDS:g} s")
-    if fps != 30.0:
-        motion = motion.resample(30.0)
+    if fps != FPS:
+        motion = motion.resample(FPS)
     if frames is not None:
         motion = _fit_length(motion, frames)
     return motion, parts
@@ -830,7 +831,7 @@ def handle_generate(request: Mapping[str, Any], context: Context, report: Report
     audio, duration = _audio_or_duration(request, report)
     report.check()
     seconds = len(audio) / SAMPLE_RATE if audio is not None else duration
-    clip_frames = max(1, int(round(seconds * 30.0)))
+    clip_frames = max(1, int(round(seconds * FPS)))
     model = context.slot.ensure(*_model_spec(request, context.slot), report)
     report.check()
     keep = None

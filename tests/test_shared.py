@@ -85,3 +85,12 @@ def test_shared_modules_need_only_numpy_and_each_other():
             assert level > 0 or name in ALLOWED_IMPORTS, (
                 f"{path.relative_to(ROOT)} imports {name}: shared modules run inside Blender, "
                 "which has no torch and no core; import siblings relatively")
+
+
+def test_the_corpus_styles_are_the_shared_emotions_in_order():
+    # STYLES is a table of numbers per emotion: the list of emotions itself is EMOTIONS.
+    from core.corpus.style import STYLES
+    from core.shared.emotions import EMOTIONS
+
+    assert tuple(STYLES) == EMOTIONS
+    assert all(style.emotion == emotion for emotion, style in STYLES.items())
