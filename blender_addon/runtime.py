@@ -1,8 +1,8 @@
 """The add-on's side of the worker protocol: start, talk to and stop the model worker (no bpy).
 
-The worker (core/worker.py, whose docstring defines the protocol) is a separate Python with
-torch. It is started with pipes for stdin, stdout and stderr; two threads read its stdout (JSON
-events) and stderr (its log) into a queue, so Blender's UI thread only ever calls `poll()`,
+The worker (core/worker.py; shared/protocol.py defines what the two say) is a separate Python
+with torch. It is started with pipes for stdin, stdout and stderr; two threads read its stdout
+(JSON events) and stderr (its log) into a queue, so Blender's UI thread only ever calls `poll()`,
 which never blocks. A worker that dies is reported once per waiting request (kind "crashed",
 with the last lines of its log) and started again on the next request. Silence past a
 request's timeout is reported as kind "timeout" and the worker is replaced, since a stuck
@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-PROTOCOL_VERSION = 1
+from .shared.protocol import PROTOCOL_VERSION, REQUEST_EVENTS, cancel_message, request_message
+
 WORKER_MODULE = "core.worker"
 LOG_LINES = 200
 # Environment a host application sets for its own Python that would break a venv's.
@@ -224,7 +225,7 @@ class WorkerClient:
         given up as kind "timeout" (None: no limit).
         """
         request_id = f"r{next(self._ids)}"
-        line = json.dumps({"id": request_id, "type": kind, **fields}) + "\n"
+        line = json.dumps(request_message(request_id, kind, **fields)) + "\n"
         self.start()
         try:
             self._write(line)
@@ -251,8 +252,7 @@ class WorkerClient:
         if request_id not in self._pending or not self.alive:
             return
         try:
-            self._write(json.dumps({"id": f"c{request_id}", "type": "cancel",
-                                    "target": request_id}) + "\n")
+            self._write(json.dumps(cancel_message(f"c{request_id}", request_id)) + "\n")
         except OSError:
             pass  # it is dying anyway; poll() reports that
 
@@ -287,7 +287,7 @@ class WorkerClient:
                            f"{PROTOCOL_VERSION}")
             return None
         request_id = event.get("id")
-        if kind not in ("progress", "result", "error"):
+        if kind not in REQUEST_EVENTS:
             return None
         if request_id is None:
             # A request the worker could not even parse: a bug on this side, so log it.
@@ -400,7 +400,7 @@ class WorkerClient:
         process = self._process
         if process is not None and process.poll() is None:
             try:
-                self._write(json.dumps({"id": "shutdown", "type": "shutdown"}) + "\n")
+                self._write(json.dumps(request_message("shutdown", "shutdown")) + "\n")
                 process.stdin.close()
             except (OSError, ValueError):
                 pass

@@ -4,34 +4,10 @@ Started by the Blender add-on (blender_addon/runtime.py) as `python -m core.work
 that holds `core/` on PYTHONPATH. No network port: JSON lines on stdin/stdout, bulk arrays in .npz
 files whose paths travel in the JSON (the client owns a private temporary folder for them).
 
-Protocol version 1. Every request is one JSON object on one line with a string `id` and a `type`:
-
-    hello            probe_devices (bool) -> result {protocol, python, numpy, torch, core, model,
-                     devices (null unless probed: probing imports torch)}
-    load             checkpoint (folder/stem or null: the shipped one), device (auto|cpu|cuda)
-                     -> result {model}
-    generate         audio (or null with duration), prompt, transcript, emotion, parts, keep,
-                     frames, seed, output, model,
-                     guidance ({prompt, audio, emotion}: strengths, each optional),
-                     prompts ([[text, start s, end s], ...]: actions timed on the clip),
-                     duration (seconds; only without audio: motion from the prompt alone)
-                     -> progress events, then result {motion, frames, fps, face_space, seconds}
-    predict_emotion  motion (npz path), model -> result {probabilities: {emotion: p}}
-    cancel           target: the id of a running or queued request (answered by that request's
-                     error of kind "cancelled"; cancel itself gets no answer)
-    shutdown         -> result {}, then the worker exits
-
-`model` (optional on generate and predict_emotion) is {checkpoint, device}: the worker loads it
-first unless that model is already loaded, so a client can send one request and wait.
-
-`audio` is either {"samples": npz path with `samples` (N,) and `sample_rate`} or
-{"tracks": [{path, start, offset, duration, volume}], "duration"}: each track is a file whose
-audio from `offset` seconds on, for `duration` seconds (null: to its end), scaled by `volume`,
-plays `start` seconds into the clip; the clip lasts `duration` seconds (null: until the last
-track ends). This is how the add-on hands over several sound strips of one speaker: the files
-are decoded and mixed here, with core.io.audio, rather than inside Blender. A generate request
-without `audio` (absent or null) gives motion from the prompt and emotion alone, lasting
-`duration` seconds (round(duration * 30) frames); a request with both is refused.
+The protocol (requests, events, error kinds) is defined in core/shared/protocol.py, which the
+add-on shares. The audio of a generate request may be several tracks: this is how the add-on hands
+over several sound strips of one speaker, decoded and mixed here, with core.io.audio, rather than
+inside Blender.
 
 Motion files are BEAT2-layout npz (core/io/beat2.py) plus `face_names`, so a result can also be
 opened by any BEAT2 or SMPL-X npz reader. A `keep` file holds the parts to keep: `poses`
@@ -46,16 +22,8 @@ at most MAX_CLIP_SECONDS; a result that cannot be sent (a NaN in it, say) become
 and should the request reader itself ever fail, the worker answers what it holds and exits, so
 the client sees it stop and starts a new one rather than waiting on a deaf worker.
 
-Events on stdout, each with the request's `id`:
-    {"type": "ready", "protocol": 1, "pid": n}        once, first, before anything slow
-    {"type": "progress", "fraction": 0..1, "message": str}
-    {"type": "result", "data": {...}}
-    {"type": "error", "message": str, "kind": str}     never a traceback
-Error kinds: protocol (malformed request, with id null when the line could not be read: not
-UTF-8, not JSON, too long), input (bad audio, motion, model or option; the message names the
-file or field), runtime (torch or the model core missing), cancelled, internal (a bug, a result
-that cannot be sent, or a failed request reader, after which the worker exits: the traceback
-goes to stderr, which the add-on logs).
+Errors never carry a traceback: after an internal error the traceback goes to stderr, which the
+add-on logs.
 
 Anything a library prints goes to stderr: stdout is re-pointed there at start, and protocol
 lines are written to a private duplicate of the original stdout.
@@ -90,11 +58,17 @@ import numpy as np  # noqa: E402
 
 from core.errors import BodyLanguageError  # noqa: E402
 from core.rates import FPS  # noqa: E402
+from core.shared.protocol import (  # noqa: E402
+    PROTOCOL_VERSION,
+    REQUEST_TYPES,
+    error_message,
+    progress_message,
+    ready_message,
+    result_message,
+)
+from core.shared.skeleton import PARTS  # noqa: E402
 
-PROTOCOL_VERSION = 1
 SAMPLE_RATE = 16000
-REQUEST_TYPES = ("hello", "load", "generate", "predict_emotion", "cancel", "shutdown")
-PARTS = ("face", "hands", "upper", "lower")
 # Progress events are cheap but not free; the add-on polls every ~0.2 s.
 PROGRESS_INTERVAL_S = 0.1
 # Requests carry paths and a prompt, never bulk data (that travels in files): a megabyte is far
@@ -153,14 +127,13 @@ class Channel:
 
     def progress(self, request_id: str, fraction: float, message: str) -> None:
         fraction = min(1.0, max(0.0, float(fraction))) if np.isfinite(fraction) else 0.0
-        self.send({"id": request_id, "type": "progress", "fraction": fraction,
-                   "message": str(message)})
+        self.send(progress_message(request_id, fraction, str(message)))
 
     def result(self, request_id: str, data: Mapping[str, Any]) -> None:
-        self.send({"id": request_id, "type": "result", "data": dict(data)})
+        self.send(result_message(request_id, data))
 
     def error(self, request_id: str | None, message: str, kind: str) -> None:
-        self.send({"id": request_id, "type": "error", "message": str(message), "kind": kind})
+        self.send(error_message(request_id, str(message), kind))
 
 
 def protect_stdout() -> Channel:
@@ -916,7 +889,7 @@ def result_line(request: Mapping[str, Any], data: Mapping[str, Any]) -> str:
         raise RequestError(f"the {request['type']} result holds a non-finite number at {place}; "
                            "the model's weights may be damaged, or this is a bug", "internal")
     try:
-        return Channel.encode({"id": request["id"], "type": "result", "data": dict(data)})
+        return Channel.encode(result_message(request["id"], data))
     except (TypeError, ValueError) as exc:
         raise RequestError(f"the {request['type']} result cannot be sent as JSON: {exc}",
                            "internal") from None
@@ -959,7 +932,7 @@ def serve(stdin: IO[bytes], channel: Channel) -> int:
     """
     context = Context(channel, Inbox(), ModelSlot())
     # "ready" goes first, before the reader could answer a malformed line.
-    channel.send({"type": "ready", "protocol": PROTOCOL_VERSION, "pid": os.getpid()})
+    channel.send(ready_message(os.getpid()))
     reader = threading.Thread(target=read_requests, args=(stdin, context.inbox, channel),
                               name="body-language-requests", daemon=True)
     reader.start()
