@@ -1,9 +1,7 @@
 """Motion npz files exchanged with the worker, on the add-on's side (numpy only, no bpy).
 
-The worker's results are BEAT2-layout npz (poses (T, 165), trans, the face under `expressions`
-for FLAME or `face_<space>` otherwise, `mocap_frame_rate`) plus `face_names`; see core/worker.py.
-Kept parts go the other way as poses (K, 165), trans, face + face_names, mocap_frame_rate and
-`parts`. Files are always read without pickle.
+The worker's results come back in BEAT2 layout, kept parts go the other way as keep files; the
+keys of both are shared/motion_files.py's. Files are always read without pickle.
 """
 
 from __future__ import annotations
@@ -15,6 +13,18 @@ from pathlib import Path
 import numpy as np
 
 from .motion_arrays import AddonInputError, MotionArrays
+from .shared.motion_files import (
+    BEAT2_FACE_SPACE,
+    BEAT2_FRAME_RATE,
+    FACE_NAMES,
+    FACE_SPACE,
+    FRAME_RATE,
+    KEEP_FACE,
+    KEPT_PARTS,
+    POSES,
+    TRANS,
+    face_key,
+)
 from .skeleton_data import NUM_JOINTS
 
 
@@ -29,26 +39,25 @@ def _load(path: str | os.PathLike) -> dict[str, np.ndarray]:
 def read_motion_file(path: str | os.PathLike) -> MotionArrays:
     """A worker result (or any BEAT2 / SMPL-X npz with poses, trans, mocap_frame_rate)."""
     arrays = _load(path)
-    missing = [key for key in ("poses", "trans") if key not in arrays]
+    missing = [key for key in (POSES, TRANS) if key not in arrays]
     if missing:
         raise AddonInputError(f"{path}: motion npz lacks {', '.join(missing)}")
-    poses = np.asarray(arrays["poses"], np.float64)
+    poses = np.asarray(arrays[POSES], np.float64)
     if poses.ndim != 2 or poses.shape[1] != NUM_JOINTS * 3:
         raise AddonInputError(f"{path}: poses have shape {poses.shape}, expected (T, "
                               f"{NUM_JOINTS * 3})")
-    fps = float(arrays.get("mocap_frame_rate", 30.0))
-    space = str(arrays["face_space"]) if "face_space" in arrays else "flame100"
-    face_key = "expressions" if space == "flame100" else f"face_{space}"
-    face = arrays.get(face_key)
+    fps = float(arrays.get(FRAME_RATE, BEAT2_FRAME_RATE))
+    space = str(arrays[FACE_SPACE]) if FACE_SPACE in arrays else BEAT2_FACE_SPACE
+    face = arrays.get(face_key(space))
     names: tuple[str, ...] = ()
     if face is not None:
-        if "face_names" in arrays:
-            names = tuple(str(name) for name in arrays["face_names"])
+        if FACE_NAMES in arrays:
+            names = tuple(str(name) for name in arrays[FACE_NAMES])
         else:
             names = tuple(f"Exp{i:03d}" for i in range(face.shape[-1]))
     try:
         return MotionArrays.from_arrays(
-            poses.reshape(len(poses), NUM_JOINTS, 3), arrays["trans"], face, names, fps)
+            poses.reshape(len(poses), NUM_JOINTS, 3), arrays[TRANS], face, names, fps)
     except AddonInputError as exc:
         raise AddonInputError(f"{path}: {exc}") from None
 
@@ -69,13 +78,12 @@ def write_keep_file(
                   else np.asarray(face, np.float32))
     target = Path(path)
     with target.open("wb") as file:
-        np.savez(
-            file,
-            poses=poses.reshape(frames, NUM_JOINTS * 3),
-            trans=np.asarray(trans, np.float32),
-            face=face_array,
-            face_names=np.array(list(face_names), dtype=str),
-            mocap_frame_rate=np.float64(fps),
-            parts=np.array(list(parts), dtype=str),
-        )
+        np.savez(file, **{
+            POSES: poses.reshape(frames, NUM_JOINTS * 3),
+            TRANS: np.asarray(trans, np.float32),
+            KEEP_FACE: face_array,
+            FACE_NAMES: np.array(list(face_names), dtype=str),
+            FRAME_RATE: np.float64(fps),
+            KEPT_PARTS: np.array(list(parts), dtype=str),
+        })
     return target

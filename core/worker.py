@@ -9,12 +9,11 @@ add-on shares. The audio of a generate request may be several tracks: this is ho
 over several sound strips of one speaker, decoded and mixed here, with core.io.audio, rather than
 inside Blender.
 
-Motion files are BEAT2-layout npz (core/io/beat2.py) plus `face_names`, so a result can also be
-opened by any BEAT2 or SMPL-X npz reader. A `keep` file holds the parts to keep: `poses`
-(K, 165), `trans` (K, 3), `face` (K, F) with `face_names` (F,), `mocap_frame_rate` and
-`parts` (the kept part names); it is fitted to the clip's length by holding its last frame.
-A `keep` or `motion` file may also be BEAT2 layout (a result of this worker, say): a file without
-`face` is read by core.io.beat2, the module that writes results, so both agree on its keys.
+Motion files (results, and the `keep` files that hold the parts to keep) are laid out as
+core/shared/motion_files.py says. Results are written by core.io.beat2; a kept motion is fitted
+to the clip's length by holding its last frame. A `keep` or `motion` file may also be BEAT2
+layout (a result of this worker, say): a file without `face` is read by core.io.beat2, the module
+that writes results, so both agree on its keys.
 
 Hostile input never silences the worker: a request line must be UTF-8 JSON of at most
 MAX_REQUEST_BYTES bytes (else a protocol error, and the next line is read as usual); clips last
@@ -58,6 +57,8 @@ import numpy as np  # noqa: E402
 
 from core.errors import BodyLanguageError  # noqa: E402
 from core.rates import FPS  # noqa: E402
+from core.shared.motion_files import FACE_NAMES, FRAME_RATE, KEPT_PARTS, POSES, TRANS  # noqa: E402
+from core.shared.motion_files import KEEP_FACE as KEEP_FACE_KEY  # noqa: E402
 from core.shared.protocol import (  # noqa: E402
     PROTOCOL_VERSION,
     REQUEST_TYPES,
@@ -78,9 +79,6 @@ _DISCARD_CHUNK = 1 << 16
 # The longest clip the worker mixes or accepts; above it a typo (a duration in samples, say)
 # would allocate gigabytes or run for hours before anyone learns that it was a typo.
 MAX_CLIP_SECONDS = 3600.0
-# The key under which the add-on's keep files hold the face (with `face_names`); BEAT2-layout
-# files, results included, keep theirs where core.io.beat2 puts them.
-KEEP_FACE_KEY = "face"
 
 
 class RequestError(Exception):
@@ -435,7 +433,7 @@ def save_motion(motion: Any, path: str) -> None:
     partial = target.with_name(target.name + ".partial.npz")
     try:
         write_motion_npz(partial, motion,
-                         extra={"face_names": np.array(channel_names(motion.face_space))})
+                         extra={FACE_NAMES: np.array(channel_names(motion.face_space))})
         os.replace(partial, target)
     except OSError as exc:
         raise RequestError(f"{path}: cannot write the result: {exc.strerror or exc}") from None
@@ -448,14 +446,14 @@ def _keep_layout(arrays: Mapping[str, np.ndarray], path: str,
                  what: str) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, tuple[str, ...]]:
     """(poses (K, 55, 3), trans, fps, face (K, F), face names) of an add-on keep file."""
     try:
-        poses = np.asarray(arrays["poses"], np.float32).reshape(len(arrays["poses"]), 55, 3)
-        trans = np.asarray(arrays["trans"], np.float32)
-        fps = float(arrays["mocap_frame_rate"])
+        poses = np.asarray(arrays[POSES], np.float32).reshape(len(arrays[POSES]), 55, 3)
+        trans = np.asarray(arrays[TRANS], np.float32)
+        fps = float(arrays[FRAME_RATE])
         given = np.asarray(arrays[KEEP_FACE_KEY], np.float32)
     except (KeyError, ValueError, TypeError) as exc:
         raise RequestError(f"{path}: {what} needs poses (K, 165), trans (K, 3), "
                            f"{KEEP_FACE_KEY} (K, F) and mocap_frame_rate: {exc}") from None
-    names = tuple(str(name) for name in arrays.get("face_names", np.array([], str)).reshape(-1))
+    names = tuple(str(name) for name in arrays.get(FACE_NAMES, np.array([], str)).reshape(-1))
     if given.shape != (len(poses), len(names)):
         raise RequestError(f"{path}: {what} face has shape {given.shape}, expected "
                            f"({len(poses)}, {len(names)}) for its face_names")
@@ -497,7 +495,7 @@ def load_motion(path: object, frames: int | None, face_space: str, what: str) ->
     for i, name in enumerate(names):
         if name in column:
             face[:, column[name]] = given[:, i]
-    parts = tuple(str(part) for part in arrays.get("parts", np.array(PARTS)).reshape(-1))
+    parts = tuple(str(part) for part in arrays.get(KEPT_PARTS, np.array(PARTS)).reshape(-1))
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         raise RequestError(f"{path}: {what} names unknown parts {unknown}")

@@ -4,7 +4,8 @@ A BEAT2 file (`smplxflame_30/*.npz`) holds `poses` (T, 165) = 55 joints x 3 axis
 `expressions` (T, 100) FLAME coefficients, `trans` (T, 3), `betas`, `gender`, `model` and
 `mocap_frame_rate`.
 
-Conventions for the files we write:
+Conventions for the files we write (their keys and the defaults a reader assumes are
+core/shared/motion_files.py's, which the add-on shares):
 - The face is stored in its own space. FLAME faces go under `expressions`, exactly as BEAT2 does.
   ARKit-52 faces (our corpus) go under `face_arkit52` (T, 52) with `face_space` = "arkit52", and
   no `expressions` key is written: zeros there would make a BEAT2 loader that ignores
@@ -31,17 +32,27 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import BodyLanguageError
-from core.face_spaces import channel_names
+from core.face_spaces import FACE_SPACES, channel_names
 from core.motion import Motion
+from core.shared.motion_files import (
+    BEAT2_FACE_SPACE,
+    BEAT2_FRAME_RATE,
+    BETAS,
+    FACE_SPACE,
+    FRAME_RATE,
+    GENDER,
+    POSES,
+    TRANS,
+    face_key,
+)
 from core.skeleton import NUM_JOINTS
 
 BEAT2_NUM_BETAS = 300
 BEAT2_MODEL = "smplx2020"
-_ARKIT_KEY = "face_arkit52"
-_FACE_KEYS = {"flame100": "expressions", "arkit52": _ARKIT_KEY}
+_FACE_KEYS = {space: face_key(space) for space in FACE_SPACES}
 # Keys whose meaning this module owns, besides the face key of the motion's own space; every
 # other key (the other space's face key too) is carried through `Motion.extras`.
-_OWNED_KEYS = frozenset({"poses", "trans", "betas", "gender", "mocap_frame_rate", "face_space"})
+_OWNED_KEYS = frozenset({POSES, TRANS, BETAS, GENDER, FRAME_RATE, FACE_SPACE})
 # Zip's epoch: a fixed member timestamp makes two writes of the same data byte-identical.
 _ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -132,8 +143,8 @@ def write_motion_npz(
     arrays["poses"] = motion.poses.reshape(frames, NUM_JOINTS * 3)
     arrays["trans"] = motion.trans
     arrays[_FACE_KEYS[motion.face_space]] = motion.face
-    if motion.face_space != "flame100":
-        arrays["face_space"] = np.array(motion.face_space)
+    if motion.face_space != BEAT2_FACE_SPACE:
+        arrays[FACE_SPACE] = np.array(motion.face_space)
     arrays["betas"] = (
         np.zeros(BEAT2_NUM_BETAS, np.float32) if motion.betas is None else motion.betas
     )
@@ -141,7 +152,7 @@ def write_motion_npz(
     # BEAT2 stores the rate as an integer; keep that whenever the rate is whole.
     fps = motion.fps
     # Explicit widths: a bare int would be int32 on Windows and change the bytes.
-    arrays["mocap_frame_rate"] = (
+    arrays[FRAME_RATE] = (
         np.array(int(fps), np.int64) if fps.is_integer() else np.array(fps, np.float64)
     )
     _save_npz_deterministic(path, arrays)
@@ -273,9 +284,9 @@ def _text(arrays: Mapping[str, np.ndarray], key: str, path: str | os.PathLike) -
 
 
 def _face_space(arrays: Mapping[str, np.ndarray], path: str | os.PathLike) -> str:
-    if "face_space" not in arrays:
-        return "flame100"
-    space = _text(arrays, "face_space", path)
+    if FACE_SPACE not in arrays:
+        return BEAT2_FACE_SPACE
+    space = _text(arrays, FACE_SPACE, path)
     if space not in _FACE_KEYS:
         raise BodyLanguageError(
             f"unknown face_space {space!r}; expected one of {sorted(_FACE_KEYS)}", path
@@ -285,9 +296,9 @@ def _face_space(arrays: Mapping[str, np.ndarray], path: str | os.PathLike) -> st
 
 def _frame_rate(arrays: Mapping[str, np.ndarray], path: str | os.PathLike) -> float:
     """BEAT2's `mocap_frame_rate`; 30 when absent, as the layout is 30 fps by definition."""
-    if "mocap_frame_rate" not in arrays:
-        return 30.0
-    rate = arrays["mocap_frame_rate"]
+    if FRAME_RATE not in arrays:
+        return BEAT2_FRAME_RATE
+    rate = arrays[FRAME_RATE]
     if rate.size != 1 or not np.issubdtype(rate.dtype, np.number):
         raise BodyLanguageError(f"'mocap_frame_rate' should be one number, got {rate!r}", path)
     fps = float(rate.reshape(()))
