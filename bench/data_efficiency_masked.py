@@ -23,10 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CURVES = ROOT / "bench" / "curves"
 FRACTIONS = (0.1, 1.0)
 SHOWN = ("prompt_text", "prompt_speech", "lip_sync", "emotion_judged", "fgd", "real_vowel_r")
-# The configuration that learns fastest on this CPU (bench/curves/masked_24h_h128l3.json).
-MODEL = ["--sentence-token", "--prompt-rows", "0.3", "--threads", "1", "--lr", "1.5e-3",
-         "--tied-heads", "--code-init", "--model", "hidden=128", "--model", "layers=3",
-         "--model", "feedforward=512", "--model", "dropout=0"]
+MODEL = ["--prompt-rows", "0.3", "--threads", "1"]  # the cpu preset and TrainConfig's defaults
 
 
 def curve(run: str) -> dict | None:

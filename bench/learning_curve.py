@@ -31,14 +31,13 @@ from core.api import DEFAULT_MODEL_DIR  # noqa: E402
 from core.checkpoint import load_training_state  # noqa: E402
 from core.eval.panel import Panel, teacher_scores  # noqa: E402
 from core.lm.dataset import load_tokenized, tokenize_corpus  # noqa: E402
-from core.lm.masked import init_code_embeddings  # noqa: E402
 from core.lm.masked_generate import FillOptions  # noqa: E402
 from core.lm.mouth import load_mouth_tracks  # noqa: E402
 from core.masked_inference import MaskedSystem  # noqa: E402
 from core.skeleton import PARTS  # noqa: E402
 from core.tokenizers.audio import AudioTokenizer  # noqa: E402
 from core.tokenizers.motion_vqvae import MotionTokenizer  # noqa: E402
-from core.train.masked import MaskedTrainer  # noqa: E402
+from core.train.masked import MaskedTrainer, codebooks  # noqa: E402
 from core.train.masked_options import TrainConfig  # noqa: E402
 
 CURVES_DIR = ROOT / "bench" / "curves"
@@ -79,8 +78,6 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--init-from", type=Path,
                         help="start from the model weights of this run folder's state "
                              "(pre-training), not from random ones")
-    parser.add_argument("--code-init", action="store_true",
-                        help="start code embeddings from the tokenizer's codebooks")
     parser.add_argument("--plot", nargs="*", type=Path, help="plot these curve files and stop")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "learning_curves.png")
     for spec in fields(TrainConfig):
@@ -100,6 +97,11 @@ def model_setting(text: str) -> tuple[str, bool | int | float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}") from None
     return name.strip(), int(number) if number.is_integer() and name != "dropout" else number
+
+
+def switches(args: argparse.Namespace) -> dict[str, bool]:
+    """--sentence-token / --tied-heads turn a switch on over the preset's (which may have it)."""
+    return {name: True for name in ("sentence_token", "tied_heads") if getattr(args, name)}
 
 
 def train_clips(cache: Path, fraction: float) -> list:
@@ -123,19 +125,15 @@ def run(args: argparse.Namespace) -> None:
                               cache / "mouth_train.npz")
     trainer = MaskedTrainer(config, clips, [motion_tokenizer.codebook_size(p) for p in PARTS],
                             audio_tokenizer.num_units, emotions, args.work / args.run,
-                            mouth=mouth, sentence_token=args.sentence_token,
-                            tied_heads=args.tied_heads, **dict(args.model))
+                            mouth=mouth, codebooks=codebooks(motion_tokenizer),
+                            **switches(args), **dict(args.model))
     if args.init_from is not None and trainer.step == 0:
         trainer.model.load_state_dict(load_training_state(args.init_from / "state").model_state)
-    elif args.code_init and trainer.step == 0:
-        init_code_embeddings(trainer.model, [motion_tokenizer.models[p].quantizer.codebook
-                                             for p in PARTS], config.seed)
     panel = Panel.build(args.data, "val", args.speech_clips)
     curve_path = CURVES_DIR / f"{args.run}.json"
     curve = json.loads(curve_path.read_text()) if curve_path.exists() else {
         "run": args.run, "config": config.to_dict(), "guidance": args.guidance,
-        "sentence_token": args.sentence_token, "tied_heads": args.tied_heads,
-        "code_init": args.code_init, "model": dict(args.model),
+        "model": trainer.model.config.to_dict(),
         "init_from": None if args.init_from is None else args.init_from.name,
         "train_clips": len(clips), "teacher": teacher_scores(panel), "points": []}
     system = MaskedSystem(trainer.model, motion_tokenizer, audio_tokenizer)

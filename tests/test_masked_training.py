@@ -49,3 +49,37 @@ def test_a_run_writes_a_model_folder_and_resumes(corpus, tmp_path):
 def test_bad_options_are_one_line_errors(corpus, tmp_path, capsys):
     assert _train(corpus, tmp_path / "run", float("inf")) == 2
     assert "--max-cpu-min" in capsys.readouterr().err
+
+
+def test_code_embeddings_start_from_the_tokenizers_codebooks(corpus, tmp_path):
+    """Codes whose codebook vectors are near start with near embeddings (on by default), and
+    `--code-init false` really turns it off (a plain bool("false") would be True)."""
+    import torch
+
+    from core.lm.masked import MaskedMotionModel
+    from core.tokenizers.motion_vqvae import MotionTokenizer
+    from core.train.masked import codebooks
+
+    books = codebooks(MotionTokenizer.load(api.DEFAULT_MODEL_DIR / "motion_tokenizer"))
+
+    def agreement(run: str, *extra: str) -> float:
+        out = tmp_path / run
+        assert main(["train", "masked", "--data", str(corpus), "--tokenizers",
+                     str(api.DEFAULT_MODEL_DIR), "--out", str(out), "--preset", "tiny",
+                     "--batch", "2", "--steps", "1", "--threads", "1", "--max-cpu-min", "1",
+                     "--quiet", *extra]) == 0
+        model = MaskedMotionModel.load(out / "model" / "lm")
+        table = model.part_embeddings[2].weight[:-1].detach().float()
+        book = books[2].float()
+        return float(torch.corrcoef(torch.stack([torch.cdist(book, book).flatten(),
+                                                 torch.cdist(table, table).flatten()]))[0, 1])
+
+    assert agreement("on") > 0.5
+    assert abs(agreement("off", "--code-init", "false")) < 0.2
+
+
+def test_a_boolean_option_takes_only_true_or_false(corpus, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "masked", "--data", str(corpus), "--tokenizers",
+              str(api.DEFAULT_MODEL_DIR), "--out", str(tmp_path / "run"), "--code-init", "maybe"])
+    assert "expected true or false" in capsys.readouterr().err

@@ -39,6 +39,7 @@ from core.lm.masked import (
     PromptEncoder,
     build_model,
     cosine_hidden_share,
+    init_code_embeddings,
     masked_loss,
 )
 from core.lm.mouth import CHANNELS as MOUTH_CHANNELS
@@ -180,7 +181,9 @@ class MaskedTrainer:
     def __init__(self, config: TrainConfig, clips: Sequence[TokenizedClip],
                  codebook_sizes: Sequence[int], audio_units: int, emotions: Sequence[str],
                  out_dir: str | os.PathLike, mouth: dict[str, np.ndarray] | None = None,
-                 device: str | torch.device = "cpu", **model_overrides: Any) -> None:
+                 device: str | torch.device = "cpu",
+                 codebooks: Sequence[torch.Tensor] | None = None,
+                 **model_overrides: Any) -> None:
         torch.set_num_threads(config.threads)
         self.device = torch.device(device)
         self.config = config
@@ -189,6 +192,8 @@ class MaskedTrainer:
         torch.manual_seed(config.seed)
         self.model = build_model(codebook_sizes, audio_units, emotions, config.preset,
                                  **model_overrides)
+        if config.code_init and codebooks is not None:
+            init_code_embeddings(self.model, codebooks, config.seed)  # a resumed run overwrites it
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr,
                                            betas=(0.9, 0.98), weight_decay=config.weight_decay)
         if mouth:
@@ -277,6 +282,11 @@ class MaskedTrainer:
         self.save_state()
 
 
+def codebooks(motion_tokenizer: Any) -> list[torch.Tensor]:
+    """The motion tokenizer's codebook of each part, PARTS order (for `code_init`)."""
+    return [motion_tokenizer.models[part].quantizer.codebook for part in PARTS]
+
+
 def model_of(trainer: MaskedTrainer) -> MaskedMotionModel:
     return trainer.model
 
@@ -306,7 +316,8 @@ def train_masked(data_dir: str | os.PathLike, tokenizers_dir: str | os.PathLike,
     from core.emotions import EMOTIONS
 
     trainer = MaskedTrainer(config, clips, [motion_tokenizer.codebook_size(p) for p in PARTS],
-                            audio_tokenizer.num_units, EMOTIONS, out, mouth, device)
+                            audio_tokenizer.num_units, EMOTIONS, out, mouth, device,
+                            codebooks(motion_tokenizer))
     bar = None
     if progress:
         from tqdm import tqdm

@@ -14,7 +14,7 @@ class TrainConfig:
 
     preset: str = "cpu"
     batch: int = 48
-    lr: float = 6e-4
+    lr: float = 1.5e-3
     warmup: int = 100
     steps: int = 6000  # the schedule's length (cosine decay to lr_floor)
     lr_floor: float = 0.1
@@ -29,6 +29,9 @@ class TrainConfig:
     # How the hidden share of a row is drawn: "cosine" (MaskGIT: cos(u * pi / 2), mean 0.64) or
     # "uniform" (u, mean 0.5: more rows with most codes shown, where copying neighbours pays).
     mask_schedule: str = "cosine"
+    # Code embeddings start as a random projection of the motion tokenizer's codebooks, so codes
+    # of similar poses start near each other (lower loss from the first steps).
+    code_init: bool = True
     seed: int = 0
     threads: int = 2
     save_every_s: float = 240.0  # wall seconds between resumable states
@@ -48,8 +51,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--quiet", action="store_true")
     for spec in fields(TrainConfig):
-        parser.add_argument(f"--{spec.name.replace('_', '-')}", type=type(spec.default),
-                            default=spec.default)
+        kind = _switch if isinstance(spec.default, bool) else type(spec.default)
+        parser.add_argument(f"--{spec.name.replace('_', '-')}", type=kind, default=spec.default)
+
+
+def _switch(text: str) -> bool:
+    """true/false (yes/no, 1/0) for a boolean option; bool("false") would be True."""
+    value = text.strip().lower()
+    if value in ("true", "yes", "1"):
+        return True
+    if value in ("false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
