@@ -512,9 +512,8 @@ def _smplx_positions(world: np.ndarray) -> np.ndarray:
 
 
 # The solve keeps quaternions component-major, (4, bones, frames): each of w, x, y, z is one
-# contiguous block, so every product below streams through memory instead of striding over
-# (frames, bones, 4). The arithmetic is quaternion_multiply's, term for term, so the results
-# are the same bit for bit.
+# contiguous block, the layout keyframes.py hands over and the channels are returned in. The
+# products are shared/rotations.py's, on views with the components moved last.
 
 
 def _components(quaternions: np.ndarray) -> np.ndarray:
@@ -523,39 +522,14 @@ def _components(quaternions: np.ndarray) -> np.ndarray:
 
 
 def _product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product a * b of component-major quaternions ([4, ...], the rest broadcasts),
-    in quaternion_multiply's order of operations, into preallocated rows."""
-    aw, ax, ay, az = a
-    bw, bx, by, bz = b
-    shape = np.broadcast_shapes(aw.shape, bw.shape)
-    product = np.empty((4,) + shape)
-    term = np.empty(shape)
-    w, x, y, z = product
-    np.multiply(aw, bw, out=w)
-    w -= np.multiply(ax, bx, out=term)
-    w -= np.multiply(ay, by, out=term)
-    w -= np.multiply(az, bz, out=term)
-    np.multiply(aw, bx, out=x)
-    x += np.multiply(ax, bw, out=term)
-    x += np.multiply(ay, bz, out=term)
-    x -= np.multiply(az, by, out=term)
-    np.multiply(aw, by, out=y)
-    y -= np.multiply(ax, bz, out=term)
-    y += np.multiply(ay, bw, out=term)
-    y += np.multiply(az, bx, out=term)
-    np.multiply(aw, bz, out=z)
-    z += np.multiply(ax, by, out=term)
-    z -= np.multiply(ay, bx, out=term)
-    z += np.multiply(az, bw, out=term)
-    return product
+    """Hamilton product a * b of component-major quaternions ([4, ...], the rest broadcasts)."""
+    product = quaternion_multiply(np.moveaxis(a, 0, -1), np.moveaxis(b, 0, -1))
+    return np.moveaxis(product, -1, 0)
 
 
 def _conjugate(quaternions: np.ndarray) -> np.ndarray:
-    """Conjugate of component-major quaternions (negation is exact, as is * -1.0)."""
-    conjugate = np.empty_like(quaternions)
-    conjugate[0] = quaternions[0]
-    np.negative(quaternions[1:], out=conjugate[1:])
-    return conjugate
+    """Conjugate of component-major quaternions."""
+    return np.moveaxis(quaternion_conjugate(np.moveaxis(quaternions, 0, -1)), -1, 0)
 
 
 def _per_bone(quaternions: np.ndarray) -> np.ndarray:

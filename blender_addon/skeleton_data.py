@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .quaternions import axis_angle_to_matrix
 from .shared.skeleton import (
     DEPTH_LEVELS,
     FINGERTIP_LENGTH,
@@ -26,6 +25,7 @@ from .shared.skeleton import (
     PARTS,
     default_rest_offsets,
     default_rest_positions,
+    forward_kinematics_numpy,
 )
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "NUM_JOINTS", "PARENTS", "PARTS", "PART_JOINTS", "ROOT_JOINT", "SMPLX_TO_BLENDER",
     "TRANSLATION_PART", "children", "default_rest_offsets", "default_rest_positions",
     "forward_kinematics", "leaf_tail_offset", "part_of_joint", "primary_child",
-    "rest_tail_positions", "smplx_to_blender", "world_rotations",
+    "rest_tail_positions", "smplx_to_blender",
 ]
 
 _REST_OFFSETS = default_rest_offsets()
@@ -116,34 +116,9 @@ def smplx_to_blender(vectors: np.ndarray) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float64) @ SMPLX_TO_BLENDER.T
 
 
-def world_rotations(local: np.ndarray) -> np.ndarray:
-    """[..., 55, 3, 3] world rotations from local ones: R_world[j] = R_world[parent] R_local[j]."""
-    world = np.empty_like(local)
-    world[..., 0, :, :] = local[..., 0, :, :]
-    for level in DEPTH_LEVELS[1:]:
-        joints = list(level)
-        parents = [PARENTS[j] for j in joints]
-        world[..., joints, :, :] = world[..., parents, :, :] @ local[..., joints, :, :]
-    return world
-
-
 def forward_kinematics(
     poses: np.ndarray, trans: np.ndarray | None = None, rest_offsets: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """World joint positions [..., 55, 3] and rotations [..., 55, 3, 3], SMPL-X coordinates.
-
-    The same definition as shared.skeleton.forward_kinematics_numpy: poses are axis-angle
-    rotations in each parent's frame, p[j] = p[parent] + R_world[parent] offset[j], and the root
-    sits at offset[0] + trans.
-    """
-    offsets = _REST_OFFSETS if rest_offsets is None else np.asarray(rest_offsets, np.float64)
-    local = axis_angle_to_matrix(poses)
-    world = world_rotations(local)
-    positions = np.empty(local.shape[:-1], dtype=np.float64)
-    positions[..., 0, :] = offsets[0] + (0.0 if trans is None else np.asarray(trans))
-    for level in DEPTH_LEVELS[1:]:
-        joints = list(level)
-        parents = [PARENTS[j] for j in joints]
-        bones = (world[..., parents, :, :] @ offsets[joints, :, None])[..., 0]
-        positions[..., joints, :] = positions[..., parents, :] + bones
-    return positions, world
+    """World joint positions [..., 55, 3] and rotations [..., 55, 3, 3], SMPL-X coordinates, in
+    float64: shared.skeleton.forward_kinematics_numpy, which core's FK is too."""
+    return forward_kinematics_numpy(np.asarray(poses, dtype=np.float64), trans, rest_offsets)
