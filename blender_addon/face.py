@@ -4,6 +4,11 @@ as custom properties on the armature (`["bl_face_jawOpen"]`) so drivers can use 
 Jaw and eye rotations are ordinary bones and travel with the face part's bone keys
 (keyframes.py). ARKit-52 channels find keys such as "jawOpen", "JawOpen", "ARKit_jawOpen",
 "BS.jawOpen", "eyeBlink_L" or "mouth_smile_l"; FLAME channels find Meshcapade's "Exp000" keys.
+ARKit weights are keyed within each shape key's slider range (0..1 unless the rig says
+otherwise); FLAME coefficients are signed, so their sliders are widened to the data instead. A
+child mesh with shape keys that takes none of the channels is named in a warning, which says
+why (the two spaces do not convert: FLAME expressions are coefficients of the FLAME head's
+learned expression basis, which the add-on does not have).
 The name functions need no bpy; the writers take bpy objects.
 """
 
@@ -15,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .shared.face_spaces import ARKIT52, FLAME100
 
 FACE_PROPERTY_PREFIX = "bl_face_"
 FACE_GROUP = "Face channels"
@@ -58,6 +65,40 @@ def match_shape_keys(channel_names: Sequence[str], key_names: Iterable[str]) -> 
         elif normalize_channel_name(channel) in normalized:
             matches[index] = normalized[normalize_channel_name(channel)]
     return matches
+
+
+_FLAME_CHANNEL = re.compile(r"Exp\d{3}")
+_SPACE_LABELS = (("ARKit-52", ARKIT52), ("FLAME", FLAME100))
+
+
+def is_flame_channel(channel: str) -> bool:
+    """True for a FLAME expression coefficient ("Exp007"): signed, not a 0..1 weight."""
+    return _FLAME_CHANNEL.fullmatch(channel) is not None
+
+
+def key_space(key_names: Sequence[str]) -> str | None:
+    """The known face space ("ARKit-52" or "FLAME") most of a mesh's shape keys are in, or None
+    when they match neither (the basis, key_names[0], never counts)."""
+    counts = [(len(match_shape_keys(names, key_names)), label) for label, names in _SPACE_LABELS]
+    count, label = max(counts)
+    return label if count else None
+
+
+def untouched_mesh_warning(mesh_names: Sequence[str], key_names: Sequence[str],
+                           channel_names: Sequence[str]) -> str:
+    """Why a mesh with shape keys got none of the face channels, in one sentence."""
+    meshes = ", ".join(mesh_names)
+    space = key_space(key_names)
+    written = "FLAME" if channel_names and all(map(is_flame_channel, channel_names)) \
+        else "ARKit-52"
+    if space is None:
+        return (f"the shape keys of {meshes} match no known face space (ARKit-52 or FLAME): "
+                "left untouched; rename them or drive them from the armature's bl_face_* "
+                "properties")
+    return (f"{meshes} has {space} shape keys but the face channels are {written}, and the "
+            "two do not convert (FLAME expressions are coefficients of the FLAME head's "
+            f"learned basis, which the add-on does not have): {meshes} was left untouched; "
+            "the face is on the armature's bl_face_* properties")
 
 
 def face_property_name(channel: str) -> str:
@@ -127,7 +168,7 @@ class ShapeKeyAction:
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def widen_sliders(self) -> None:
-        """Widen the matched keys' slider ranges (FLAME coefficients go negative); done only
+        """Widen the FLAME keys' slider ranges (their coefficients go negative); done only
         when the keys go in, so a failed generation leaves the ranges as they were."""
         for name, (low, high) in self.ranges.items():
             block = self.key.key_blocks[name]
@@ -156,14 +197,36 @@ def build_shape_key_actions(
             builder = ActionBuilder.create(f"{action_name} {key.name}", "KEY", key.name)
             built.append(ShapeKeyAction(key, builder))
             for column, key_name in sorted(matches.items()):
-                values = face[:, column]
-                # Blender limits slider ranges to [-10, 10].
-                built[-1].ranges[key_name] = (max(-10.0, float(np.floor(values.min()))),
-                                              min(10.0, float(np.ceil(values.max()))))
+                values = _key_values(built[-1], key.key_blocks[key_name],
+                                     channel_names[column], face[:, column])
+                # Reduced keys were chosen for the unclamped curve; where this key's slider
+                # cuts it, only a key per frame plays the clamped curve faithfully.
+                exact = keys is None or not np.array_equal(values, face[:, column])
                 _add_channel_curve(builder, f'key_blocks["{key_name}"].value', frames, values,
-                                   None if keys is None else keys[:, column])
+                                   None if exact else keys[:, column])
     except Exception:
         for item in built:
             item.builder.discard()
         raise
     return built
+
+
+def _key_values(item: ShapeKeyAction, block: Any, channel: str, values: np.ndarray
+                ) -> np.ndarray:
+    """A channel's values as its shape key takes them: a FLAME coefficient with the slider
+    range it needs noted (Blender limits sliders to [-10, 10]), any other channel (a weight)
+    clamped to the key's slider range, which Blender would otherwise let the keys exceed."""
+    if is_flame_channel(channel):
+        item.ranges[block.name] = (max(-10.0, float(np.floor(values.min()))),
+                                   min(10.0, float(np.ceil(values.max()))))
+        return values
+    return np.clip(values, block.slider_min, block.slider_max)
+
+
+def untouched_meshes(armature: Any, keyed: Iterable[Any], channel_names: Sequence[str]
+                     ) -> list[str]:
+    """A warning per shape-key set of the armature's child meshes that took no channel."""
+    done = {key.name for key in keyed}
+    return [untouched_mesh_warning([mesh.name for mesh in meshes],
+                                   [block.name for block in key.key_blocks], channel_names)
+            for key, meshes in shape_key_meshes(armature) if key.name not in done]

@@ -432,6 +432,7 @@ class GenerateJob(Job):
         if request.left_out:
             text += ("; markers left out (outside the frames, or on one frame with another): "
                      + ", ".join(f"'{name}'" for name in request.left_out))
+        text += "; " + self.result.describe_rig()
         if self.result.warnings:
             text += " (" + "; ".join(self.result.warnings) + ")"
         return text

@@ -11,6 +11,8 @@ refused, missing bones are named in a warning), so an error leaves the scene as 
 go in in bulk (`ActionBuilder.add_curve`), one linear key per scene frame, resampled by slerp
 when the scene's frame rate differs from the motion's; or, with key_mode REDUCED, Bezier keys
 only on the frames each curve needs to play within a tolerance of that (key_reduction.py).
+Blend-shape weights (ARKit) are held to 0..1 where the model strays past it, before any key is
+chosen. The result names the bone map used and every rig setting it changed, for the report.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from .face import (
     build_shape_key_actions,
     channel_from_property_path,
     ensure_face_properties,
+    is_flame_channel,
     shape_key_meshes,
+    untouched_meshes,
 )
 from .key_reduction import Tolerances, plan_keys
 from .motion_arrays import AddonInputError, MotionArrays
@@ -194,6 +198,21 @@ def _set_pose_properties(armature: Any, bone_map: BoneMap) -> list[tuple[str, st
     return previous
 
 
+def _number(value: Any) -> str:
+    return "unset" if value is None else f"{value:g}" if isinstance(value, float) else repr(value)
+
+
+def describe_pose_changes(armature: Any, previous: list[tuple[str, str, Any]]
+                          ) -> tuple[str, ...]:
+    """'bone name old -> new' for each pose property the map changed (not those already set)."""
+    changes = []
+    for bone, name, value in previous:
+        now = armature.pose.bones[bone].get(name)
+        if value != now:
+            changes.append(f"{bone} {name} {_number(value)} \u2192 {_number(now)}")
+    return tuple(changes)
+
+
 def _restore_pose_properties(armature: Any, previous: list[tuple[str, str, Any]]) -> None:
     for bone, name, value in reversed(previous):
         pose_bone = armature.pose.bones[bone]
@@ -230,6 +249,15 @@ class WriteResult:
     warnings: tuple[str, ...]
     # {part: SMPL-X joints of the chosen parts that the rig has no bone for}
     missing: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The rig settings the bone map changed ("upper_arm_parent.L IK_FK 0 -> 1"), for the report.
+    rig_changes: tuple[str, ...] = ()
+
+    def describe_rig(self) -> str:
+        """The bone map used and every rig setting it changed, for the report."""
+        text = f"bone map '{self.bone_map}'"
+        if self.rig_changes:
+            text += "; rig settings changed (Undo restores them): " + ", ".join(self.rig_changes)
+        return text
 
 
 @dataclass(frozen=True)
@@ -247,6 +275,14 @@ class _Prepared:
     face_keys: np.ndarray | None = None
 
 
+def _weights_in_range(face: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """Blend-shape weights (ARKit) held to 0..1, their defined range, where the model strays
+    past it; FLAME coefficients are signed and left as they are."""
+    weights = [column for column, name in enumerate(names) if not is_flame_channel(name)]
+    face[:, weights] = np.clip(face[:, weights], 0.0, 1.0)
+    return face
+
+
 def _prepare(motion: MotionArrays, target: TargetRig, start_frame: int, fps: float) -> _Prepared:
     positions = sample_positions(motion.num_frames, motion.fps, fps)
     # The rotations are laid out component-major in memory: (3, 55, frames) behind the usual
@@ -262,7 +298,7 @@ def _prepare(motion: MotionArrays, target: TargetRig, start_frame: int, fps: flo
         frames=start_frame + np.arange(len(positions), dtype=np.float64),
         quaternions=make_continuous(channels.quaternions),
         root_location=channels.root_location,
-        face=resample_linear(motion.face, positions),
+        face=_weights_in_range(resample_linear(motion.face, positions), motion.face_names),
         smplx_local=local,
         smplx_trans=trans,
     )
@@ -411,9 +447,13 @@ def write_motion(
     if animation is not None and animation.action is not None:
         warnings.append(f"{armature.name} has an active action ({animation.action.name}) that "
                         "overrides the Body Language tracks for the channels it keys")
-    if FACE_PART in parts and motion.face_names and not key_actions:
-        warnings.append(f"no child mesh of {armature.name} has shape keys matching the face "
-                        "channels; they are keyed as custom properties only")
+    if FACE_PART in parts and motion.face_names:
+        untouched = untouched_meshes(armature, (item.key for item in key_actions),
+                                     motion.face_names)
+        if not key_actions and not untouched:
+            untouched = [f"no child mesh of {armature.name} has shape keys for the face "
+                         "channels; they are keyed as custom properties only"]
+        warnings += untouched
     return WriteResult(
         parts=parts,
         start_frame=int(start_frame),
@@ -424,6 +464,7 @@ def write_motion(
         shape_key_sets=len(key_actions),
         warnings=tuple(warnings),
         missing=coverage.missing(),
+        rig_changes=describe_pose_changes(armature, previous),
     )
 
 

@@ -1,29 +1,10 @@
-"""Names of the face channel spaces a Motion can carry."""
+"""Names of the face channel spaces a Motion can carry (core/shared/face_spaces.py's)."""
 
 from __future__ import annotations
 
-ARKIT52: tuple[str, ...] = (
-    "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft",
-    "eyeSquintLeft", "eyeWideLeft",
-    "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight",
-    "eyeSquintRight", "eyeWideRight",
-    "jawForward", "jawLeft", "jawRight", "jawOpen",
-    "mouthClose", "mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight",
-    "mouthSmileLeft", "mouthSmileRight", "mouthFrownLeft", "mouthFrownRight",
-    "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft", "mouthStretchRight",
-    "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper",
-    "mouthPressLeft", "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight",
-    "mouthUpperUpLeft", "mouthUpperUpRight",
-    "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
-    "cheekPuff", "cheekSquintLeft", "cheekSquintRight",
-    "noseSneerLeft", "noseSneerRight", "tongueOut",
-)
+from core.shared.face_spaces import ARKIT52, FACE_SPACES, FLAME100
 
-# FLAME expression coefficients as BEAT2 stores them; the names match the shape keys of
-# Meshcapade's SMPL-X add-on so its characters work as targets.
-FLAME100: tuple[str, ...] = tuple(f"Exp{i:03d}" for i in range(100))
-
-FACE_SPACES: dict[str, tuple[str, ...]] = {"arkit52": ARKIT52, "flame100": FLAME100}
+__all__ = ["ARKIT52", "FACE_SPACES", "FLAME100", "channel_names"]
 
 
 def channel_names(space: str) -> tuple[str, ...]:

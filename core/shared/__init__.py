@@ -1,5 +1,6 @@
 """What the model core and the Blender add-on both need, written once: the skeleton, the rotation
-math, the emotions, the frame rates, the worker protocol and the motion-file schema.
+math, the emotions, the frame rates, the face spaces' channel names, the worker protocol and the
+motion-file schema.
 
 Blender's Python has no torch, so the add-on may not import `core`; these modules are therefore
 plain Python and numpy (a test parses every import), import nothing from `core` outside this
