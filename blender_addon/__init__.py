@@ -10,10 +10,10 @@ from __future__ import annotations
 def _classes() -> tuple[type, ...]:
     # Imported on use, not at module import, so the plain-Python modules of this package
     # (runtime_paths, runtime, ...) can be imported and tested without bpy.
-    from . import operators, panel
+    from . import export, operators, panel
     from .preferences import CLASSES as PREFERENCE_CLASSES
 
-    return (*PREFERENCE_CLASSES, *operators.CLASSES, *panel.CLASSES)
+    return (*PREFERENCE_CLASSES, *operators.CLASSES, *export.CLASSES, *panel.CLASSES)
 
 
 def register() -> None:

@@ -1,7 +1,8 @@
 """Motion npz files exchanged with the worker, on the add-on's side (numpy only, no bpy).
 
-The worker's results come back in BEAT2 layout, kept parts go the other way as keep files; the
-keys of both are shared/motion_files.py's. Files are always read without pickle.
+The worker's results come back in BEAT2 layout, kept parts go the other way as keep files, and
+Export Performance writes a BEAT2-layout file; the keys of all three are shared/motion_files.py's.
+Files are always read without pickle.
 """
 
 from __future__ import annotations
@@ -13,14 +14,20 @@ from pathlib import Path
 import numpy as np
 
 from .motion_arrays import AddonInputError, MotionArrays
+from .shared.face_spaces import FACE_SPACES
 from .shared.motion_files import (
     BEAT2_FACE_SPACE,
     BEAT2_FRAME_RATE,
+    BEAT2_MODEL,
+    BEAT2_NUM_BETAS,
+    BETAS,
     FACE_NAMES,
     FACE_SPACE,
     FRAME_RATE,
+    GENDER,
     KEEP_FACE,
     KEPT_PARTS,
+    MODEL,
     POSES,
     TRANS,
     face_key,
@@ -86,4 +93,46 @@ def write_keep_file(
             FRAME_RATE: np.float64(fps),
             KEPT_PARTS: np.array(list(parts), dtype=str),
         })
+    return target
+
+
+def face_in_space(face: np.ndarray | None, names: Sequence[str], frames: int
+                  ) -> tuple[str, np.ndarray, int]:
+    """(space, (frames, F) face in that space's channel order, channels found) for the known
+    face space that holds most of `names`; channels the face lacks are zeros."""
+    names = list(names)
+    space = max(FACE_SPACES, key=lambda key: len(set(FACE_SPACES[key]) & set(names)))
+    channels = FACE_SPACES[space]
+    full = np.zeros((frames, len(channels)), np.float32)
+    found = 0
+    for column, channel in enumerate(channels):
+        if face is not None and channel in names:
+            full[:, column] = face[:, names.index(channel)]
+            found += 1
+    return space, full, found
+
+
+def write_beat2_file(path: str | os.PathLike, poses: np.ndarray, trans: np.ndarray,
+                     face: np.ndarray, space: str, fps: float) -> Path:
+    """A motion as a BEAT2-layout npz, as core/io/beat2.py writes one: poses (T, 165), trans,
+    the face under its space's key (with `face_space` and `face_names` unless it is FLAME),
+    neutral betas, gender and model, and the frame rate (an integer when whole)."""
+    poses = np.asarray(poses, np.float32)
+    frames = len(poses)
+    arrays = {
+        POSES: poses.reshape(frames, NUM_JOINTS * 3),
+        TRANS: np.asarray(trans, np.float32),
+        face_key(space): np.asarray(face, np.float32),
+        BETAS: np.zeros(BEAT2_NUM_BETAS, np.float32),
+        GENDER: np.array("neutral"),
+        MODEL: np.array(BEAT2_MODEL),
+        FRAME_RATE: (np.array(int(fps), np.int64) if float(fps).is_integer()
+                     else np.array(fps, np.float64)),
+    }
+    if space != BEAT2_FACE_SPACE:
+        arrays[FACE_SPACE] = np.array(space)
+        arrays[FACE_NAMES] = np.array(list(FACE_SPACES[space]), dtype=str)
+    target = Path(path)
+    with target.open("wb") as file:
+        np.savez(file, **arrays)
     return target

@@ -126,6 +126,7 @@ class BODY_LANGUAGE_PT_main(_Panel, bpy.types.Panel):
             layout.operator("body_language.generate", icon="PLAY")
             if status.last_report:
                 _wrapped(layout, status.last_report, icon="INFO")
+            layout.operator("body_language.export_performance", icon="EXPORT")
         layout.operator("body_language.create_character", icon="ARMATURE_DATA")
 
 

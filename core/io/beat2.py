@@ -37,6 +37,8 @@ from core.motion import Motion
 from core.shared.motion_files import (
     BEAT2_FACE_SPACE,
     BEAT2_FRAME_RATE,
+    BEAT2_MODEL,
+    BEAT2_NUM_BETAS,
     BETAS,
     FACE_SPACE,
     FRAME_RATE,
@@ -47,8 +49,6 @@ from core.shared.motion_files import (
 )
 from core.skeleton import NUM_JOINTS
 
-BEAT2_NUM_BETAS = 300
-BEAT2_MODEL = "smplx2020"
 _FACE_KEYS = {space: face_key(space) for space in FACE_SPACES}
 # Keys whose meaning this module owns, besides the face key of the motion's own space; every
 # other key (the other space's face key too) is carried through `Motion.extras`.

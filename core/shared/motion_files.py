@@ -31,6 +31,10 @@ KEPT_PARTS = "parts"
 # What a file that lacks `face_space` or `mocap_frame_rate` holds: BEAT2's own layout.
 BEAT2_FACE_SPACE = "flame100"
 BEAT2_FRAME_RATE = 30.0
+# What a written file carries when the motion has none, so BEAT2 loaders find what they expect.
+BEAT2_NUM_BETAS = 300
+BEAT2_MODEL = "smplx2020"
+MODEL = "model"
 
 
 def face_key(space: str) -> str:
