@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -167,7 +167,7 @@ class WorkerClient:
                          name="body-language-worker-log", daemon=True).start()
 
     def _read_stdout(self, process: subprocess.Popen, stream: IO[str]) -> None:
-        for line in stream:
+        for line in _lines(stream):
             line = line.strip()
             if not line:
                 continue
@@ -181,7 +181,7 @@ class WorkerClient:
         self._events.put((process, None))  # EOF: the process is ending
 
     def _read_stderr(self, stream: IO[str]) -> None:
-        for line in stream:
+        for line in _lines(stream):
             self._note(line.rstrip("\n"))
 
     def _note(self, line: str) -> None:
@@ -450,3 +450,13 @@ def shutdown_shared() -> None:
 
 
 atexit.register(shutdown_shared)
+
+
+def _lines(stream: IO[str]) -> Iterator[str]:
+    """A pipe's lines until its end, or until the client closes it under the reader thread (a
+    forgotten process): reading a closed file raises ValueError, which must not kill the thread
+    with a traceback."""
+    try:
+        yield from stream
+    except (ValueError, OSError):
+        return
