@@ -460,11 +460,9 @@ def generate(
     keep = _keep(model, keep, total)
     span = _frame_span(frames, total, keep)
     pieces, transcript_times = _transcript_pieces(model, transcript, total)
-    timed = _timed_prompts(model, prompts, total)
-    condition = Conditioning(units, prompt, pieces, transcript_times, emotion, timed)
-    request = Request(total, parts, span, keep)
-    if request.edits_frames or request.edits_parts:
-        request = Request(total, parts, span, keep, _kept_codes(model, request))
+    condition = Conditioning(units, prompt, pieces, transcript_times, emotion,
+                             _timed_prompts(model, prompts, total))
+    request = _request(model, Request(total, parts, span, keep))
     _check_cancel(cancel)
     report(0.03, "Preparing")
     generator = torch.Generator(device=model.device).manual_seed(int(seed))
@@ -477,6 +475,14 @@ def generate(
 
     sampling = Sampling(temperature, top_k, top_p, generator)
     return generate_motion(model, condition, request, sampling, report, cancel, windowing)
+
+
+def _request(model: BodyLanguageModel, request: Request) -> Request:
+    """The request with the codes of what an edit keeps, which the model must not rewrite."""
+    if request.edits_frames or request.edits_parts:
+        return Request(request.frames, request.parts, request.span, request.keep,
+                       _kept_codes(model, request))
+    return request
 
 
 def _units_and_length(model: BodyLanguageModel, audio: Any, sample_rate: Any, duration: Any,
