@@ -30,6 +30,7 @@ import torch
 
 from core.checkpoint import checkpoint_files, read_header
 from core.compose import Conditioning, Request, TimedPrompt
+from core.devices import pick_device
 from core.errors import BodyLanguageError
 from core.lm.generate import GenerationCancelled
 from core.lm.masked import CHECKPOINT_KIND as MASKED_KIND
@@ -328,16 +329,9 @@ def _piece_path(folder: Path, manifest: Mapping[str, Any], piece: str) -> Path:
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto": CUDA when available, else the CPU; "cpu", "cuda", "cuda:N" as asked."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise BodyLanguageError(f"unknown device {device!r}: {exc}") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise BodyLanguageError(f"device {device!r} asked for, but torch sees no CUDA GPU; "
-                                "use device='auto' or 'cpu'")
+    """"auto": CUDA when available, else the CPU; "cpu", "cuda", "cuda:N" as asked (core.devices),
+    and only devices generation has been sized for."""
+    resolved = pick_device(device)
     if resolved.type not in MAX_ROWS:
         raise BodyLanguageError(f"unsupported device {device!r}; use 'auto', 'cpu' or 'cuda'")
     return resolved

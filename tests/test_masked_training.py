@@ -83,3 +83,17 @@ def test_a_boolean_option_takes_only_true_or_false(corpus, tmp_path, capsys):
         main(["train", "masked", "--data", str(corpus), "--tokenizers",
               str(api.DEFAULT_MODEL_DIR), "--out", str(tmp_path / "run"), "--code-init", "maybe"])
     assert "expected true or false" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("device, words", [("tpu", "unknown device 'tpu'"),
+                                           ("cuda", "torch sees no CUDA GPU")])
+def test_a_device_it_cannot_use_is_a_one_line_error(corpus, tmp_path, capsys, device, words):
+    import torch
+
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    assert main(["train", "masked", "--data", str(corpus), "--tokenizers",
+                 str(api.DEFAULT_MODEL_DIR), "--out", str(tmp_path / "run"), "--preset", "tiny",
+                 "--max-cpu-min", "1", "--device", device, "--quiet"]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "run" / f"{STATE_NAME}.json").exists()

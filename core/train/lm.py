@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from core.checkpoint import checkpoint_files, load_training_state, save_training_state
+from core.devices import pick_device
 from core.errors import BodyLanguageError
 from core.lm.config import MINILM_TEXT_SIZE, PRESETS, LMConfig
 from core.lm.dataset import (
@@ -137,21 +138,9 @@ class _Distributed:
             torch.distributed.destroy_process_group()
 
 
-def _pick_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        picked = torch.device(device)
-    except RuntimeError as exc:
-        raise BodyLanguageError(f"unknown device {device!r}: {exc}") from None
-    if picked.type == "cuda" and not torch.cuda.is_available():
-        raise BodyLanguageError("device 'cuda' asked for, but no CUDA GPU is available")
-    return picked
-
-
 def _setup_distributed(device: str) -> _Distributed:
     """One process per rank when torchrun (or a test) set WORLD_SIZE > 1; else a single one."""
-    picked = _pick_device(device)
+    picked = pick_device(device)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return _Distributed(device=picked)

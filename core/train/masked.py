@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from core.checkpoint import checkpoint_files, load_training_state, save_training_state
+from core.devices import pick_device
 from core.errors import BodyLanguageError
 from core.lm.dataset import AUDIO_PER_STEP, STEP_ALIGNMENT, TokenizedClip
 from core.lm.masked import (
@@ -185,7 +186,7 @@ class MaskedTrainer:
                  codebooks: Sequence[torch.Tensor] | None = None,
                  **model_overrides: Any) -> None:
         torch.set_num_threads(config.threads)
-        self.device = torch.device(device)
+        self.device = pick_device(device)
         self.config = config
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
@@ -306,6 +307,7 @@ def train_masked(data_dir: str | os.PathLike, tokenizers_dir: str | os.PathLike,
     from core.tokenizers.audio import AudioTokenizer
     from core.tokenizers.motion_vqvae import MotionTokenizer
 
+    pick_device(device)  # a GPU that is not there is named before minutes of tokenising
     out = Path(out_dir)
     cache = default_cache_dir(out, data_dir)
     tokenize_corpus(data_dir, tokenizers_dir, cache, progress=progress)

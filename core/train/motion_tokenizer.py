@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from core.checkpoint import checkpoint_files, load_training_state, save_training_state
+from core.devices import pick_device
 from core.errors import BodyLanguageError
 from core.io.beat2 import read_motion_npz
 from core.motion import Motion
@@ -334,18 +335,6 @@ def evaluate_motion_tokenizer(
 # --- training -----------------------------------------------------------------------------------
 
 
-def _pick_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        picked = torch.device(device)
-    except RuntimeError as exc:
-        raise BodyLanguageError(f"unknown device {device!r}: {exc}") from None
-    if picked.type == "cuda" and not torch.cuda.is_available():
-        raise BodyLanguageError("device 'cuda' asked for, but no CUDA GPU is available")
-    return picked
-
-
 def _learning_rate(config: TrainingConfig, step: int, total: int) -> float:
     """Linear warm-up, then a cosine decay to a tenth of the peak by the last step."""
     peak = config.learning_rate
@@ -436,7 +425,7 @@ def train_motion_tokenizer(
         raise BodyLanguageError(
             f"window_frames must be a multiple of {FRAMES_PER_TOKEN}, got {config.window_frames}")
     log = log or _default_log
-    torch_device = _pick_device(device)
+    torch_device = pick_device(device)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / STATE_NAME
