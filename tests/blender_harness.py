@@ -29,9 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BPY42_VENV = ROOT / ".venv-bpy42"
+# The Blender versions the add-on tests run on: 5.0 always, 4.2 when its venv is set up.
+BPY_VERSIONS = [
+    pytest.param("5.0", id="bpy5.0"),
+    pytest.param("4.2", id="bpy4.2", marks=pytest.mark.skipif(
+        not (BPY42_VENV / "bin" / "python").exists(), reason=".venv-bpy42 not set up")),
+]
 FORBIDDEN_MODULES = ("torch", "core")
 
 _WRAPPER = r'''

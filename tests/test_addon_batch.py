@@ -12,14 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from blender_harness import BPY42_VENV, ROOT, bpy_python, run_in_blender
+from blender_harness import BPY_VERSIONS, ROOT, bpy_python, run_in_blender
 from tiny_model import tiny_model_folder
-
-VERSIONS = [
-    pytest.param("5.0", id="bpy5.0"),
-    pytest.param("4.2", id="bpy4.2", marks=pytest.mark.skipif(
-        not (BPY42_VENV / "bin" / "python").exists(), reason=".venv-bpy42 not set up")),
-]
 
 
 def write_tone(path: Path, seconds: float, rate: int = 16000) -> Path:
@@ -150,7 +144,7 @@ def test_one_failure_does_not_stop_the_others_and_a_summary_closes(tmp_path, mod
     assert found["Anna"] == {} and sorted(found["Ben"]) == PART_TRACKS
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", BPY_VERSIONS)
 def test_folder_batch_animates_each_file_onto_a_fresh_rig(tmp_path, version, model_dir):
     folder = tmp_path / "lines"
     folder.mkdir()

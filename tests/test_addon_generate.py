@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from blender_harness import BPY42_VENV, bpy_python, run_in_blender
+from blender_harness import BPY_VERSIONS, bpy_python, run_in_blender
 from tiny_model import tiny_model_folder
 
 import build
@@ -24,11 +24,6 @@ from core.emotions import EMOTIONS
 
 ROOT = Path(build.__file__).resolve().parent
 MODULE = "bl_ext.user_default.body_language"
-VERSIONS = [
-    pytest.param("5.0", id="bpy5.0"),
-    pytest.param("4.2", id="bpy4.2", marks=pytest.mark.skipif(
-        not (BPY42_VENV / "bin" / "python").exists(), reason=".venv-bpy42 not set up")),
-]
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +137,7 @@ class RecordingLayout:
         return call
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", BPY_VERSIONS)
 def test_extension_registers_panel_operators_and_settings(tmp_path, version, extension_zip):
     code = r'''
 import inspect, types
@@ -358,7 +353,7 @@ runtime.shutdown_shared()
 '''
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", BPY_VERSIONS)
 def test_worker_error_leaves_the_scene_unchanged_with_a_clear_report(tmp_path, version,
                                                                      extension_zip):
     wav = write_tone(tmp_path / "line.wav", 1.0)
@@ -372,7 +367,7 @@ def test_worker_error_leaves_the_scene_unchanged_with_a_clear_report(tmp_path, v
     assert report in values["raised"]
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", BPY_VERSIONS)
 def test_worker_crash_mid_job_is_reported_and_scene_unchanged(tmp_path, version,
                                                               extension_zip):
     wav = write_tone(tmp_path / "line.wav", 1.0)
@@ -401,7 +396,7 @@ runtime.shutdown_shared()
     assert values["hello"] == worker.PROTOCOL_VERSION and values["restarts"] == 1
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", BPY_VERSIONS)
 def test_cancel_leaves_the_scene_unchanged_and_ignores_the_late_answer(tmp_path, version,
                                                                        extension_zip):
     wav = write_tone(tmp_path / "line.wav", 1.0)
@@ -441,7 +436,7 @@ runtime.shutdown_shared()
     assert values["late"] == [["error", "cancelled"]]
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", BPY_VERSIONS)
 def test_generate_without_a_runtime_says_what_to_do(tmp_path, version, extension_zip):
     code = r'''
 armature = animated_speaker()
@@ -494,7 +489,7 @@ def test_runtime_setup_reports_pip_failure(tmp_path):
     assert "body-language-no-such-package" in progress.error
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", BPY_VERSIONS)
 def test_setup_runtime_refuses_politely_when_online_access_is_off(tmp_path, version,
                                                                   extension_zip):
     code = r'''
@@ -577,7 +572,7 @@ def part_bone_names() -> dict[str, list[str]]:
     return {part: [JOINT_NAMES[j] for j in joints] for part, joints in PART_JOINTS.items()}
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", BPY_VERSIONS)
 def test_generate_keys_every_bone_then_regenerating_hands_keeps_the_rest(
         tmp_path, version, extension_zip, model_dir):
     wav = write_tone(tmp_path / "line.wav", 2.0)
@@ -648,7 +643,7 @@ runtime.shutdown_shared()
     assert sum(values["scores"].values()) == pytest.approx(1.0, abs=1e-4)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", BPY_VERSIONS)
 def test_cancel_mid_generation_leaves_the_scene_unchanged(tmp_path, version, extension_zip,
                                                           model_dir):
     wav = write_tone(tmp_path / "line.wav", 2.0)

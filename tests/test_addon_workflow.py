@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from blender_harness import BPY42_VENV, bpy_python, run_in_blender
+from blender_harness import BPY_VERSIONS, bpy_python, run_in_blender
 from test_addon_generate import MODULE, PRELUDE, write_tone
 from tiny_model import tiny_masked_model_folder
 
@@ -239,11 +239,7 @@ def extension_zip(tmp_path_factory) -> Path:
     return build.build_extension(ROOT, tmp_path_factory.mktemp("dist"))
 
 
-@pytest.fixture(scope="module", params=[
-    pytest.param("5.0", id="bpy5.0"),
-    pytest.param("4.2", id="bpy4.2", marks=pytest.mark.skipif(
-        not (BPY42_VENV / "bin" / "python").exists(), reason=".venv-bpy42 not set up")),
-])
+@pytest.fixture(scope="module", params=BPY_VERSIONS)
 def workflow(request, tmp_path_factory, extension_zip) -> dict:
     tmp = tmp_path_factory.mktemp(f"workflow-{request.param}")
     wav = write_tone(tmp / "line.wav", 1.0)
