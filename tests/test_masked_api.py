@@ -212,3 +212,22 @@ def test_a_damaged_masked_config_is_named_before_anything_is_built(tmp_path_fact
     assert "lm" in message
     for word in words:
         assert word in message, message
+
+
+def test_prompt_to_steps_adds_the_sentence_to_every_step_only_when_a_prompt_is_given():
+    import torch
+
+    from core.lm.masked import Conditions, build_model
+
+    with pytest.raises(BodyLanguageError, match="needs sentence_token"):
+        build_model([8] * 4, 10, ["a"], "tiny", prompt_to_steps=True)
+    model = build_model([8] * 4, 10, ["a"], "tiny", sentence_token=True, prompt_to_steps=True)
+    codes = torch.full((2, 6, 4), -1)
+    prompt = torch.randn(1, 17, 384).repeat(2, 1, 1)
+    given = torch.tensor([[True] * 17, [False] * 17])
+    conditions = Conditions(torch.full((2, 20), 10), prompt, given, torch.tensor([1, 1]))
+    steps = model._steps(codes, conditions)
+    plain = model._steps(codes, Conditions(conditions.audio, prompt, given.clone().fill_(False),
+                                           conditions.emotion))
+    assert not torch.allclose(steps[0], plain[0])  # the prompt reaches every step
+    assert torch.equal(steps[1], plain[1])  # a dropped prompt adds nothing
