@@ -30,7 +30,7 @@ import torch
 
 from core.checkpoint import checkpoint_files, read_header
 from core.compose import Conditioning, Request, TimedPrompt
-from core.devices import pick_device
+from core.devices import THREADS_ENV, cpu_threads, pick_device  # noqa: F401 (public API)
 from core.errors import BodyLanguageError
 from core.lm.generate import GenerationCancelled
 from core.lm.masked import CHECKPOINT_KIND as MASKED_KIND
@@ -82,7 +82,6 @@ PIECES: dict[str, tuple[str, str, int]] = {
 # The language model is either kind: the masked model (the default since it learns its conditions
 # on a CPU) or the autoregressive encoder-decoder.
 LM_KINDS: dict[str, int] = {MASKED_KIND: MASKED_FORMAT, LM_KIND: LM_FORMAT}
-THREADS_ENV = "BODY_LANGUAGE_THREADS"
 # Windows decoded side by side at most; more go in further batches (bounds memory on long clips).
 MAX_ROWS = {"cpu": 64, "cuda": 256}
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 192000
@@ -335,27 +334,6 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if resolved.type not in MAX_ROWS:
         raise BodyLanguageError(f"unsupported device {device!r}; use 'auto', 'cpu' or 'cuda'")
     return resolved
-
-
-def cpu_threads() -> int:
-    """Threads for CPU inference: `BODY_LANGUAGE_THREADS` when set; else one on machines with
-    two cores or fewer (measured: on a busy 2-core machine one thread beats two, the per-step work
-    being too small to share), half the cores (at most 8) on bigger ones."""
-    value = os.environ.get(THREADS_ENV, "").strip()
-    if value:
-        try:
-            threads = int(value)
-        except ValueError:
-            threads = 0
-        if threads < 1:
-            raise BodyLanguageError(f"{THREADS_ENV} must be a positive whole number, got "
-                                    f"{value!r}")
-        return threads
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return 1 if cores <= 2 else min(8, cores // 2)
 
 
 def load_model(

@@ -749,22 +749,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _cpu_threads() -> None:
-    # Judges and model are small per step; on a busy 2-core machine one torch thread is ~10x
-    # faster than two spinning against each other (the rule core.api applies to inference).
-    import torch
-
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    if cores <= 2:
-        torch.set_num_threads(1)
-
-
 def run_from_args(args: argparse.Namespace) -> str:
     """Run the evaluation (or the data-efficiency study) and return the text to print."""
-    _cpu_threads()
+    # Judges and model are small per step; on a busy 2-core machine one torch thread is ~10x
+    # faster than two spinning against each other: the same rule as generation.
+    import torch
+
+    from core.devices import cpu_threads
+
+    torch.set_num_threads(cpu_threads())
     progress = not args.quiet
     if args.efficiency:
         runs = [parse_efficiency_run(text) for text in args.efficiency]
