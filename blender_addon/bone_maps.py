@@ -1,6 +1,6 @@
 """Which bone map a generation uses: shipped presets, the user's saved presets, the custom map.
 
-User presets are saved as JSON (retarget.save_bone_map) in the extension's user folder
+User presets are saved as JSON (bone_map.save_bone_map) in the extension's user folder
 (`bpy.utils.extension_path_user`), or, for a legacy add-on install, in Blender's config folder,
 so they survive add-on updates.
 """
@@ -12,9 +12,10 @@ from typing import Any
 
 import bpy
 
+from .bone_map import BoneMap, PoseProperty, load_bone_map, load_presets, save_bone_map
 from .motion_arrays import AddonInputError
-from .retarget import BoneMap, PoseProperty, load_bone_map, load_presets, save_bone_map
 from .skeleton_data import JOINT_NAMES
+from .user_folders import user_folder
 
 AUTO = "AUTO"
 CUSTOM = "CUSTOM"
@@ -22,11 +23,7 @@ USER_FOLDER = "bone_maps"
 
 
 def user_preset_dir(create: bool = False) -> Path:
-    package = __package__ or "body_language"
-    if package.startswith("bl_ext."):
-        return Path(bpy.utils.extension_path_user(package, path=USER_FOLDER, create=create))
-    return Path(bpy.utils.user_resource("CONFIG", path=f"body_language/{USER_FOLDER}",
-                                        create=create))
+    return user_folder(USER_FOLDER, create)
 
 
 def all_presets() -> tuple[dict[str, BoneMap], list[str]]:

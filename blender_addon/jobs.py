@@ -21,10 +21,10 @@ import bpy
 import numpy as np
 
 from . import bone_maps, keyframes
+from .bone_map import BoneMap
 from .motion_arrays import AddonInputError
 from .motion_files import read_motion_file, write_keep_file
 from .properties import AUTO_EMOTION, chosen_frames
-from .retarget import BoneMap
 from .runtime import WorkerClient, WorkerError, WorkerMessage, shared_client
 from .runtime_paths import SETUP_HINT, resolve_runtime
 from .scene_audio import (

@@ -36,6 +36,7 @@ from .actions import (
     strip_action_frames,
     strip_on_track,
 )
+from .bone_map import DEFAULT_PRESET, BoneMap, detect_bone_map, load_presets, resolve_bones
 from .face import (
     ShapeKeyAction,
     add_face_property_curves,
@@ -55,17 +56,7 @@ from .quaternions import (
     resample_quaternions,
     sample_positions,
 )
-from .retarget import (
-    DEFAULT_PRESET,
-    BoneMap,
-    TargetRig,
-    detect_bone_map,
-    load_presets,
-    read_target_rig,
-    resolve_bones,
-    smplx_from_pose_channels,
-    solve_pose_channels,
-)
+from .retarget import TargetRig, read_target_rig, smplx_from_pose_channels, solve_pose_channels
 from .shared.rates import FPS
 from .skeleton_data import JOINT_NAMES, NUM_JOINTS, PART_JOINTS, PARTS, TRANSLATION_PART
 

@@ -12,6 +12,7 @@ import bpy
 
 from .runtime_paths import PYTHON_ENV_VAR, SETUP_HINT, RuntimeStatus, resolve_runtime
 from .runtime_setup import WHEELS_DIR, RuntimeSetup, blender_python
+from .user_folders import user_folder
 
 ADDON_DIR = Path(__file__).resolve().parent
 RUNTIME_FOLDER = "runtime"
@@ -28,11 +29,7 @@ _setup: RuntimeSetup | None = None
 
 def runtime_dir(create: bool = False) -> Path:
     """Where "Set up runtime" puts the venv: the extension's user folder, kept across updates."""
-    package = __package__ or "body_language"
-    if package.startswith("bl_ext."):
-        return Path(bpy.utils.extension_path_user(package, path=RUNTIME_FOLDER, create=create))
-    return Path(bpy.utils.user_resource("CONFIG", path=f"body_language/{RUNTIME_FOLDER}",
-                                        create=create))
+    return user_folder(RUNTIME_FOLDER, create)
 
 
 class BodyLanguagePreferences(bpy.types.AddonPreferences):

@@ -53,7 +53,7 @@ def missing_listing(present: set[str]) -> str:
 # and a bone map that sets Rigify-style switches on the SMPL-X character.
 HELPERS = r'''
 import json, types
-retarget = importlib.import_module(MODULE + ".retarget")
+bone_map = importlib.import_module(MODULE + ".bone_map")
 bone_maps = importlib.import_module(MODULE + ".bone_maps")
 operators = importlib.import_module(MODULE + ".operators")
 AddonInputError = importlib.import_module(MODULE + ".motion_arrays").AddonInputError
@@ -133,11 +133,11 @@ def partial_rig(name, bones):
     return armature
 
 
-SMPLX = retarget.load_presets()["smplx"]
-SWITCHES = retarget.BoneMap("Rig switches", SMPLX.bones, (
-    retarget.PoseProperty("left_shoulder", "IK_FK", 1.0),
-    retarget.PoseProperty("spine3", "neck_follow", 1.0),
-    retarget.PoseProperty("spine3", "head_follow", 1.0)))
+SMPLX = bone_map.load_presets()["smplx"]
+SWITCHES = bone_map.BoneMap("Rig switches", SMPLX.bones, (
+    bone_map.PoseProperty("left_shoulder", "IK_FK", 1.0),
+    bone_map.PoseProperty("spine3", "neck_follow", 1.0),
+    bone_map.PoseProperty("spine3", "head_follow", 1.0)))
 
 
 def random_motion(frames, seed):
@@ -383,7 +383,7 @@ def test_a_linked_rig_is_refused_naming_its_library(rig_run):
 # ---------------------------------------------------------------------------- with the worker
 
 WORKER_SCRIPT = r'''
-retarget.save_bone_map(SWITCHES, bone_maps.user_preset_dir(create=True) / "rig_switches.json")
+bone_map.save_bone_map(SWITCHES, bone_maps.user_preset_dir(create=True) / "rig_switches.json")
 speaker = rig.create_character("Speaker", with_body=False)
 scene.body_language.target = speaker
 speaker.body_language.bone_map = "rig_switches"

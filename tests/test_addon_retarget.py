@@ -11,24 +11,22 @@ import pytest
 from blender_harness import run_in_blender
 from motion_synth import smooth_motion
 
+from blender_addon.bone_map import (
+    BoneMap,
+    PoseProperty,
+    detect_bone_map,
+    load_bone_map,
+    load_presets,
+    resolve_bones,
+    save_bone_map,
+)
 from blender_addon.motion_arrays import AddonInputError
 from blender_addon.quaternions import (
     axis_angle_to_matrix,
     axis_angle_to_quaternion,
     quaternion_to_matrix,
 )
-from blender_addon.retarget import (
-    BoneMap,
-    PoseProperty,
-    TargetRig,
-    detect_bone_map,
-    load_bone_map,
-    load_presets,
-    resolve_bones,
-    save_bone_map,
-    smplx_from_pose_channels,
-    solve_pose_channels,
-)
+from blender_addon.retarget import TargetRig, smplx_from_pose_channels, solve_pose_channels
 from blender_addon.skeleton_data import primary_child, rest_tail_positions
 from core import rotations
 from core.skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS, default_rest_positions
@@ -229,7 +227,7 @@ BLENDER_SCRIPT = r"""
 import json, math
 from blender_addon.keyframes import write_motion
 from blender_addon.motion_arrays import MotionArrays
-from blender_addon.retarget import BoneMap, PoseProperty
+from blender_addon.bone_map import BoneMap, PoseProperty
 
 scene = bpy.context.scene
 scene.render.fps = 30
