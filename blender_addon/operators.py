@@ -201,14 +201,22 @@ class BODY_LANGUAGE_OT_create_character(bpy.types.Operator):
         return {"FINISHED"}
 
 
-def _strip_items(_self: Any, context: Any) -> list[tuple[str, str, str]]:
+EnumItems = list[tuple[str, str, str]]
+
+
+def _kept(cache: EnumItems, items: EnumItems) -> EnumItems:
+    # Blender reads a dynamic enum's strings after the callback returns: Python must keep them.
+    cache[:] = items
+    return cache
+
+
+def _strip_items(_self: Any, context: Any) -> EnumItems:
     names = sound_strip_names(context.scene) if context else []
-    _strip_items_cache[:] = [(name, name, "Sound strip") for name in names] or [
-        ("", "(no sound strips)", "The scene has no sound strips to bind")]
-    return _strip_items_cache
+    return _kept(_strip_items_cache, [(name, name, "Sound strip") for name in names] or [
+        ("", "(no sound strips)", "The scene has no sound strips to bind")])
 
 
-_strip_items_cache: list[tuple[str, str, str]] = []
+_strip_items_cache: EnumItems = []
 
 
 class BODY_LANGUAGE_OT_bind_strip(bpy.types.Operator):
@@ -288,15 +296,14 @@ class BODY_LANGUAGE_OT_unbind_strip(bpy.types.Operator):
         return {"FINISHED"}
 
 
-def _preset_items(_self: Any, _context: Any) -> list[tuple[str, str, str]]:
+def _preset_items(_self: Any, _context: Any) -> EnumItems:
     presets, _problems = bone_maps.all_presets()
-    _preset_items_cache[:] = [("", "Empty", "No bones")] + [
+    return _kept(_preset_items_cache, [("", "Empty", "No bones")] + [
         (key, preset.name, preset.description or f"The {preset.name} bone map")
-        for key, preset in sorted(presets.items())]
-    return _preset_items_cache
+        for key, preset in sorted(presets.items())])
 
 
-_preset_items_cache: list[tuple[str, str, str]] = []
+_preset_items_cache: EnumItems = []
 
 
 class BODY_LANGUAGE_OT_custom_map_from_preset(bpy.types.Operator):

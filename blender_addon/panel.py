@@ -137,14 +137,19 @@ def _progress(layout: Any, fraction: float, message: str) -> None:
         layout.label(text=f"{message} {fraction:.0%}")
 
 
-class BODY_LANGUAGE_PT_emotion(_Panel, bpy.types.Panel):
-    bl_label = "Emotion"
+class _ArmatureSubpanel(_Panel):
+    """A closed-by-default section under the main panel, shown once an armature is the target."""
+
     bl_parent_id = "BODY_LANGUAGE_PT_main"
     bl_options = {"DEFAULT_CLOSED"}
 
     @classmethod
     def poll(cls, context: Any) -> bool:
         return target_armature(context) is not None
+
+
+class BODY_LANGUAGE_PT_emotion(_ArmatureSubpanel, bpy.types.Panel):
+    bl_label = "Emotion"
 
     def draw(self, context: Any) -> None:
         layout = self.layout
@@ -155,14 +160,8 @@ class BODY_LANGUAGE_PT_emotion(_Panel, bpy.types.Panel):
             _progress(row, score.probability, "")
 
 
-class BODY_LANGUAGE_PT_retarget(_Panel, bpy.types.Panel):
+class BODY_LANGUAGE_PT_retarget(_ArmatureSubpanel, bpy.types.Panel):
     bl_label = "Bone Map"
-    bl_parent_id = "BODY_LANGUAGE_PT_main"
-    bl_options = {"DEFAULT_CLOSED"}
-
-    @classmethod
-    def poll(cls, context: Any) -> bool:
-        return target_armature(context) is not None
 
     def draw(self, context: Any) -> None:
         layout = self.layout
