@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.api import DEFAULT_MODEL_DIR  # noqa: E402
-from core.eval.report import EfficiencyRun, data_efficiency_study  # noqa: E402
+from core.eval.data_efficiency import EfficiencyRun, data_efficiency_study  # noqa: E402
 from core.train.lm import MODEL_DIR_NAME, train_lm  # noqa: E402
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)

@@ -25,8 +25,8 @@ import numpy as np  # noqa: E402
 
 from core import api  # noqa: E402
 from core.corpus.action_phrases import PHRASES  # noqa: E402
+from core.eval.judges import DEFAULT_JUDGES_DIR, load_judges  # noqa: E402
 from core.eval.panel import PROMPT_SECONDS  # noqa: E402
-from core.eval.report import DEFAULT_JUDGES_DIR, load_judges  # noqa: E402
 
 CLIP_SECONDS = 16.0
 FIRST = (1.0, 7.0)

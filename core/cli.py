@@ -71,7 +71,7 @@ def _train_masked(args: argparse.Namespace) -> None:
 
 
 def _eval(args: argparse.Namespace) -> None:
-    from core.eval.report import run_from_args
+    from core.eval.command_line import run_from_args
 
     print(run_from_args(args))
 
@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _eval_parser() -> argparse.ArgumentParser:
-    from core.eval.report import add_arguments
+    from core.eval.command_line import add_arguments
 
     parser = argparse.ArgumentParser(prog="python -m core eval")
     add_arguments(parser)

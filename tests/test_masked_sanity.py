@@ -13,8 +13,8 @@ from core.api import DEFAULT_MODEL_DIR
 from core.compose import Conditioning, Request, TimedPrompt
 from core.corpus.builder import make_clip
 from core.corpus.layout import table_row, write_clip, write_tables
+from core.eval.judges import load_judges
 from core.eval.metrics import jaw_opening
-from core.eval.report import load_judges
 from core.lm.dataset import load_tokenized, tokenize_corpus
 from core.lm.masked_generate import FillOptions
 from core.lm.mouth import load_mouth_tracks

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from torch import nn
 from core.checkpoint import checkpoint_files, load_checkpoint, read_header, save_checkpoint
 from core.corpus.layout import CorpusEntry, iter_corpus
 from core.errors import BodyLanguageError
+from core.eval.progress import progress_bar
 from core.face_spaces import channel_names
 from core.io.beat2 import read_motion_npz
 from core.motion import Motion
@@ -133,14 +133,6 @@ def corpus_entries(
 def iter_motions(entries: Sequence[CorpusEntry]) -> Iterator[tuple[CorpusEntry, Motion]]:
     for entry in entries:
         yield entry, read_motion_npz(entry.npz)
-
-
-def _progress(iterable, total: int | None, desc: str, enabled: bool):
-    if not enabled:
-        return iterable
-    from tqdm import tqdm
-
-    return tqdm(iterable, total=total, desc=desc, file=sys.stderr, leave=False)
 
 
 # --- the autoencoder ----------------------------------------------------------------------------
@@ -304,8 +296,8 @@ def train_motion_features(
     entries = corpus_entries(data_dir, "train")
     order = rng.permutation(len(entries))
     clips, face_space, frames = [], None, 0
-    for entry, motion in _progress(iter_motions([entries[i] for i in order]), len(entries),
-                                   "motion features: reading", progress):
+    for entry, motion in progress_bar(iter_motions([entries[i] for i in order]), len(entries),
+                                      "motion features: reading", progress):
         if face_space is None:
             face_space = motion.face_space
         if motion.face_space != face_space:
@@ -322,7 +314,7 @@ def train_motion_features(
     model = MotionAutoencoder(in_dim, width, latent)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps, eta_min=lr * 0.1)
-    bar = _progress(range(steps), steps, "motion features: training", progress)
+    bar = progress_bar(range(steps), steps, "motion features: training", progress)
     loss_value = math.nan
     model.train()
     for _ in bar:

@@ -36,7 +36,7 @@ from core.corpus.layout import CorpusEntry
 from core.errors import BodyLanguageError
 from core.eval import metrics, performance
 from core.eval.features import corpus_entries
-from core.eval.report import DEFAULT_JUDGES_DIR, Judges, load_judges
+from core.eval.judges import DEFAULT_JUDGES_DIR, Judges, load_judges
 from core.io.audio import load_audio
 from core.io.beat2 import read_motion_npz
 from core.motion import Motion

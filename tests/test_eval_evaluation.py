@@ -14,7 +14,13 @@ import torch
 
 from core.corpus.speech import espeak_problem
 from core.errors import BodyLanguageError
-from core.eval import report
+from core.eval import systems
+from core.eval.baselines import fit_length
+from core.eval.command_line import add_arguments, run_from_args
+from core.eval.data_efficiency import EfficiencyRun, data_efficiency_study, parse_efficiency_run
+from core.eval.evaluation import evaluate
+from core.eval.judges import Judges, train_judges
+from core.eval.table import METRICS
 from core.motion import Motion
 from core.skeleton import PART_JOINTS
 
@@ -51,7 +57,7 @@ def _hold_out(root: Path, ids: set[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> tuple[Path, report.Judges]:
+def corpus(tmp_path_factory) -> tuple[Path, Judges]:
     from core.corpus.build import build_corpus
     from core.corpus.layout import read_table
 
@@ -63,13 +69,13 @@ def corpus(tmp_path_factory) -> tuple[Path, report.Judges]:
     actions = sorted(i for i, row in table.items() if row["action"])
     assert len(speech) >= 2 and len(actions) >= 2, "seed 3 no longer gives speech and actions"
     _hold_out(root, {speech[-1], actions[-1]})
-    judges = report.train_judges(root, root.parent / "judges", steps=TINY_STEPS, progress=False)
+    judges = train_judges(root, root.parent / "judges", steps=TINY_STEPS, progress=False)
     return root, judges
 
 
 def test_baselines_end_to_end(corpus, tmp_path):
     root, judges = corpus
-    table = report.evaluate(None, root, "test", progress=False, judges=judges, out=tmp_path)
+    table = evaluate(None, root, "test", progress=False, judges=judges, out=tmp_path)
     assert table.systems == ["teacher", "mean_pose", "nearest_clip"]
     assert any("no model" in note for note in table.notes)
     teacher, mean_pose, nearest = (table.values[s] for s in table.systems)
@@ -97,7 +103,7 @@ def test_baselines_end_to_end(corpus, tmp_path):
     assert saved["values"] == json.loads(json.dumps(table.values))
     lines = table.format().splitlines()
     header, rule, rows = lines[1], lines[2], lines[3:3 + len(table.systems)]
-    assert header.split() == ["system", *report.METRICS]
+    assert header.split() == ["system", *METRICS]
     assert {len(line) for line in (header, rule, *rows)} == {len(header)}  # aligned columns
     assert [row.split()[0] for row in rows] == table.systems
     assert rows[1].split()[1] == "0.000"  # mean pose BC
@@ -108,9 +114,9 @@ def test_fit_length_plays_back_and_forth():
     poses = motion.poses.copy()
     poses[:, 0, 0] = np.arange(4)
     counted = replace(motion, poses=poses)
-    fitted = report.fit_length(counted, 10)
+    fitted = fit_length(counted, 10)
     assert fitted.poses[:, 0, 0].tolist() == [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]
-    assert report.fit_length(counted, 3).num_frames == 3
+    assert fit_length(counted, 3).num_frames == 3
 
 
 class _FakeApi:
@@ -140,8 +146,8 @@ class _FakeApi:
 
 def test_model_row_and_data_efficiency_study(corpus, tmp_path, monkeypatch):
     root, judges = corpus
-    monkeypatch.setattr(report, "_model_api", lambda: _FakeApi)
-    table = report.evaluate("a model", root, "test", systems=("model", "teacher"),
+    monkeypatch.setattr(systems, "model_api", lambda: _FakeApi)
+    table = evaluate("a model", root, "test", systems=("model", "teacher"),
                             progress=False, judges=judges, out=None)
     model = table.values["model"]
     assert table.systems == ["model", "teacher"]
@@ -152,8 +158,8 @@ def test_model_row_and_data_efficiency_study(corpus, tmp_path, monkeypatch):
     expected = np.mean([row["emotion"] == "neutral" for row in emotions])
     assert model["emotion_from_motion"] == pytest.approx(expected)
 
-    runs = [report.EfficiencyRun(0.25, False, "small"), report.EfficiencyRun(1.0, True, "full")]
-    document = report.data_efficiency_study(runs, root, progress=False, judges=judges,
+    runs = [EfficiencyRun(0.25, False, "small"), EfficiencyRun(1.0, True, "full")]
+    document = data_efficiency_study(runs, root, progress=False, judges=judges,
                                             out=tmp_path, load_model=lambda path: path)
     assert [(row["fraction"], row["pretrained"]) for row in document["runs"]] == [
         (0.25, False), (1.0, True)]
@@ -162,7 +168,7 @@ def test_model_row_and_data_efficiency_study(corpus, tmp_path, monkeypatch):
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     assert json.loads((tmp_path / "data_efficiency.json").read_text())["runs"] == document["runs"]
     with pytest.raises(BodyLanguageError):
-        report.data_efficiency_study([report.EfficiencyRun(1.5, True, "x")], root,
+        data_efficiency_study([EfficiencyRun(1.5, True, "x")], root,
                                      progress=False, judges=judges, out=tmp_path,
                                      load_model=lambda path: path)
 
@@ -170,30 +176,30 @@ def test_model_row_and_data_efficiency_study(corpus, tmp_path, monkeypatch):
 def test_unknown_system_is_an_error(corpus):
     root, judges = corpus
     with pytest.raises(BodyLanguageError):
-        report.evaluate(None, root, "test", systems=("teacher", "oracle"), progress=False,
+        evaluate(None, root, "test", systems=("teacher", "oracle"), progress=False,
                         judges=judges, out=None)
     with pytest.raises(BodyLanguageError):
-        report.evaluate(None, root, "test", systems=("model",), progress=False, judges=judges,
+        evaluate(None, root, "test", systems=("model",), progress=False, judges=judges,
                         out=None)
 
 
 def test_command_line_scores_the_baselines_with_saved_judges(corpus, tmp_path):
     root, _ = corpus
     parser = argparse.ArgumentParser()
-    report.add_arguments(parser)
+    add_arguments(parser)
     args = parser.parse_args(["--data", str(root), "--no-model", "--systems", "teacher",
                               "mean_pose", "--out", str(tmp_path), "--judges",
                               str(root.parent / "judges"), "--quiet"])
-    text = report.run_from_args(args)
+    text = run_from_args(args)
     assert [line.split()[0] for line in text.splitlines()[3:5]] == ["teacher", "mean_pose"]
     saved = json.loads((tmp_path / "eval_test.json").read_text())
     assert saved["systems"] == ["teacher", "mean_pose"]
 
 
 def test_efficiency_run_specs():
-    assert report.parse_efficiency_run("0.25:pre:out/lm_25") == report.EfficiencyRun(
+    assert parse_efficiency_run("0.25:pre:out/lm_25") == EfficiencyRun(
         0.25, True, "out/lm_25")
-    assert report.parse_efficiency_run("1:scratch:C:/models/x").checkpoint == "C:/models/x"
+    assert parse_efficiency_run("1:scratch:C:/models/x").checkpoint == "C:/models/x"
     for bad in ("0.25:pre", "quarter:pre:x", "0.5:maybe:x"):
         with pytest.raises(BodyLanguageError):
-            report.parse_efficiency_run(bad)
+            parse_efficiency_run(bad)
