@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.ndimage
 
 from core.errors import BodyLanguageError
 from core.eval.metrics import jaw_opening
@@ -82,17 +83,10 @@ def pause_frames(phones: Sequence[Phone], frames: int, fps: float) -> np.ndarray
     for phone in phones:
         if phone.symbol != "SIL":
             spoken |= (times >= phone.start) & (times < phone.end)
-    pause = np.zeros(frames, bool)
-    start = None
-    for index in range(frames + 1):
-        silent = index < frames and not spoken[index]
-        if silent and start is None:
-            start = index
-        elif not silent and start is not None:
-            if (index - start) / fps >= PAUSE_MIN_S:
-                pause[start:index] = True
-            start = None
-    return pause
+    runs, _ = scipy.ndimage.label(~spoken)
+    long_enough = np.bincount(runs, minlength=1) / fps >= PAUSE_MIN_S
+    long_enough[0] = False  # label 0 marks the spoken frames, not a silence
+    return long_enough[runs]
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
