@@ -232,6 +232,17 @@ def test_write_then_read_round_trips_word_and_phone_tiers(tmp_path):
     assert path.read_text(encoding="utf-8").startswith('File type = "ooTextFile"\n')
 
 
+def test_times_next_to_whole_seconds_and_padded_labels_survive(tmp_path):
+    # Sums of durations can land an ulp above a whole second (0.05 + 0.55 + 0.3 + 0.1); a
+    # writer that prints such times as integers or strips labels (praatio 6.2's does both)
+    # loses them.
+    path = tmp_path / "out.TextGrid"
+    after_one, after_two = 1.0 + 2**-52, 2.0 + 2**-51
+    words = [Interval(0.5, after_one, " sp "), Interval(after_one, after_two, "a ")]
+    write_textgrid(path, {"words": words}, xmax=after_two)
+    assert read_textgrid(path) == {"words": [Interval(0.0, 0.5, ""), *words]}
+
+
 def test_written_file_is_the_long_format(tmp_path):
     path = tmp_path / "out.TextGrid"
     write_textgrid(path, {"words": [Interval(0, 0.5, "hi")]}, xmax=1.0)

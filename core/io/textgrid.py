@@ -4,6 +4,11 @@ Both text formats carry the same sequence of values; the long one only adds labe
 (`xmin = `, `intervals [3]:`). So the reader turns a file into its values (quoted strings,
 numbers, `<exists>` flags), each with its line number, skips the labels, and parses that one
 sequence for both formats. Point tiers (TextTier) read as zero-length intervals.
+
+Hand-written rather than praatio (6.2): its reader strips labels, rejects times such as 5e-05
+(which Python, and so this writer, prints), drops a time's minus sign, misreads UTF-16 without a
+byte-order mark and names no line in its errors; its writer strips labels and prints a time an
+ulp above a whole second as that whole second.
 """
 
 from __future__ import annotations
