@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from core.corpus.layout import read_table, write_tables
 from core.corpus.speech import espeak_problem
 from core.errors import BodyLanguageError
 from core.eval import systems
@@ -40,26 +41,13 @@ def one_torch_thread():
 
 def _hold_out(root: Path, ids: set[str]) -> None:
     """Move clips `ids` to the test split in both split tables."""
-    with open(root / "clips.csv", newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        fields, rows = reader.fieldnames, list(reader)
-    for row in rows:
-        if row["id"] in ids:
-            row["split"] = "test"
-    with open(root / "clips.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    with open(root / "train_test_split.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["id", "type"])
-        writer.writerows([row["id"], row["split"]] for row in rows)
+    rows = read_table(root).values()
+    write_tables(root, [{**row, "split": "test"} if row["id"] in ids else row for row in rows])
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> tuple[Path, Judges]:
     from core.corpus.build import build_corpus
-    from core.corpus.layout import read_table
 
     root = tmp_path_factory.mktemp("eval") / "corpus"
     build_corpus(root, hours=0.01, seed=3, progress=False)
