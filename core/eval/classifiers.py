@@ -25,6 +25,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -265,19 +266,26 @@ def _batch_picker(clips: Sequence[_TaskClip], labels: Sequence[str], task: str,
     return pick
 
 
-def _train(
+DEFAULT_STEPS = {ACTION_KIND: 1200, EMOTION_KIND: 800}
+
+
+def train_classifier(
     task: str,
     data_dir: str | os.PathLike,
-    out: str | os.PathLike | None,
-    steps: int,
-    batch: int,
-    width: int,
-    lr: float,
-    seed: int,
-    progress: bool,
-    eval_split: str | None,
-    clips: Sequence[LabelledClip] | None,
+    out: str | os.PathLike | None = None,
+    steps: int | None = None,
+    batch: int = 32,
+    width: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+    progress: bool = True,
+    eval_split: str | None = "test",
+    clips: Sequence[LabelledClip] | None = None,
 ) -> MotionClassifier:
+    """Train the judge `task` (ACTION_KIND or EMOTION_KIND) on the train split (or on `clips`
+    read by `read_labelled_clips`) for `steps` (default DEFAULT_STEPS[task]); report
+    `eval_split` accuracy in the checkpoint metadata; save to `out` when given."""
+    steps = DEFAULT_STEPS[task] if steps is None else steps
     if steps < 1 or batch < 1:
         raise BodyLanguageError("steps and batch must be at least 1")
     with_face = task == EMOTION_KIND
@@ -298,6 +306,29 @@ def _train(
     ]
     window = int(round(WINDOW_S * JUDGE_FPS))
     net = MotionClassifierNet(columns, len(labels), width)
+    loss_value = _fit(net, task, labels, task_clips, window, steps, batch, lr, rng, progress)
+    config = {"in_dim": columns, "width": width, "window": window, "fps": JUDGE_FPS,
+              "with_face": with_face, "face_space": face_space}
+    metadata = {"train_clips": len(task_clips), "steps": steps, "seed": seed,
+                "final_train_loss": loss_value}
+    classifier = MotionClassifier(task, labels, net, mean, std, config, metadata)
+    if eval_split is not None:
+        try:
+            result = evaluate_classifier(classifier, data_dir, eval_split, progress=progress)
+        except BodyLanguageError:
+            result = None  # the split is empty: nothing to report
+        if result is not None:
+            classifier.metadata[f"{eval_split}_accuracy"] = result.accuracy
+            classifier.metadata[f"{eval_split}_clips"] = result.count
+    if out is not None:
+        classifier.save(out)
+    return classifier
+
+
+def _fit(net: MotionClassifierNet, task: str, labels: Sequence[str],
+         task_clips: Sequence[_TaskClip], window: int, steps: int, batch: int, lr: float,
+         rng: np.random.Generator, progress: bool) -> float:
+    """Train `net` on class-balanced, stretched, noisy windows; returns the last batch's loss."""
     optimiser = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     warmup = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -335,22 +366,7 @@ def _train(
             if seen >= 50 * batch:
                 correct, seen = 0, 0
     net.eval()
-    config = {"in_dim": columns, "width": width, "window": window, "fps": JUDGE_FPS,
-              "with_face": with_face, "face_space": face_space}
-    metadata = {"train_clips": len(task_clips), "steps": steps, "seed": seed,
-                "final_train_loss": loss_value}
-    classifier = MotionClassifier(task, labels, net, mean, std, config, metadata)
-    if eval_split is not None:
-        try:
-            result = evaluate_classifier(classifier, data_dir, eval_split, progress=progress)
-        except BodyLanguageError:
-            result = None  # the split is empty: nothing to report
-        if result is not None:
-            classifier.metadata[f"{eval_split}_accuracy"] = result.accuracy
-            classifier.metadata[f"{eval_split}_clips"] = result.count
-    if out is not None:
-        classifier.save(out)
-    return classifier
+    return loss_value
 
 
 def _running_normalisation(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -369,39 +385,17 @@ def _face_space_of(data_dir: str | os.PathLike) -> str:
 
 
 def train_action_classifier(
-    data_dir: str | os.PathLike,
-    out: str | os.PathLike | None = None,
-    steps: int = 1200,
-    batch: int = 32,
-    width: int = 64,
-    lr: float = 2e-3,
-    seed: int = 0,
-    progress: bool = True,
-    eval_split: str | None = "test",
-    clips: Sequence[LabelledClip] | None = None,
+    data_dir: str | os.PathLike, out: str | os.PathLike | None = None, **options: Any
 ) -> MotionClassifier:
-    """Train the action judge (50 actions + "none") on the train split (or on `clips` read by
-    `read_labelled_clips`); report `eval_split` accuracy in the checkpoint metadata; save to
-    `out` when given."""
-    return _train(ACTION_KIND, data_dir, out, steps, batch, width, lr, seed, progress, eval_split,
-                  clips)
+    """Train the action judge (50 actions + "none"); `options` as `train_classifier`'s."""
+    return train_classifier(ACTION_KIND, data_dir, out, **options)
 
 
 def train_emotion_classifier(
-    data_dir: str | os.PathLike,
-    out: str | os.PathLike | None = None,
-    steps: int = 800,
-    batch: int = 32,
-    width: int = 64,
-    lr: float = 2e-3,
-    seed: int = 0,
-    progress: bool = True,
-    eval_split: str | None = "test",
-    clips: Sequence[LabelledClip] | None = None,
+    data_dir: str | os.PathLike, out: str | os.PathLike | None = None, **options: Any
 ) -> MotionClassifier:
-    """Train the emotion judge (8 emotions) on the train split, like `train_action_classifier`."""
-    return _train(EMOTION_KIND, data_dir, out, steps, batch, width, lr, seed, progress,
-                  eval_split, clips)
+    """Train the emotion judge (8 emotions); `options` as `train_classifier`'s."""
+    return train_classifier(EMOTION_KIND, data_dir, out, **options)
 
 
 @dataclass(frozen=True)
