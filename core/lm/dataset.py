@@ -229,13 +229,33 @@ def tokenize_corpus(
 
     from core.tokenizers.audio import AudioTokenizer
     from core.tokenizers.motion_vqvae import MotionTokenizer
-    from core.tokenizers.text import TextTokenizer
 
     motion_path, audio_path = tokenizer_paths(tokenizers_dir)
     motion_tokenizer = MotionTokenizer.load(motion_path, device)
     audio_tokenizer = AudioTokenizer.load(audio_path)
-    text_tokenizer = TextTokenizer.load()
+    by_split, skipped = _tokenize_entries(entries, motion_tokenizer, audio_tokenizer, data_dir,
+                                          progress)
+    counts = {split: len(clips) for split, clips in sorted(by_split.items())}
+    meta = {
+        **wanted,
+        "clips": counts,
+        "skipped": skipped,
+        "audio_units": audio_tokenizer.num_units,
+        "part_codes": {part: motion_tokenizer.codebook_size(part) for part in PARTS},
+        "face_space": motion_tokenizer.face_space,
+    }
+    _write_cache(cache_dir, by_split, meta)
+    return TokenizeReport(cache_dir, counts, True, skipped)
 
+
+def _tokenize_entries(
+    entries: Sequence[CorpusEntry], motion_tokenizer: Any, audio_tokenizer: Any, data_dir: Path,
+    progress: bool,
+) -> tuple[dict[str, list[TokenizedClip]], list[str]]:
+    """The tokenised clips by split, and the clips that could not be read ("<id>: <why>")."""
+    from core.tokenizers.text import TextTokenizer
+
+    text_tokenizer = TextTokenizer.load()
     by_split: dict[str, list[TokenizedClip]] = {}
     skipped: list[str] = []
     bar = None
@@ -263,24 +283,20 @@ def tokenize_corpus(
             f"none of the {len(entries)} clips could be tokenised; first problem: {skipped[0]}",
             data_dir,
         )
+    return by_split, skipped
 
+
+def _write_cache(cache_dir: Path, by_split: dict[str, list[TokenizedClip]],
+                 meta: dict[str, Any]) -> None:
+    """Replace the cache's splits; the meta file, written last, marks the cache complete."""
     cache_dir.mkdir(parents=True, exist_ok=True)
+    meta_path = cache_dir / META_NAME
     meta_path.unlink(missing_ok=True)  # a half-rewritten cache must never look complete
     for old in cache_dir.glob("*.npz"):
         old.unlink()
     for split, clips in by_split.items():
         save_split(cache_dir / f"{split}.npz", clips)
-    counts = {split: len(clips) for split, clips in sorted(by_split.items())}
-    meta = {
-        **wanted,
-        "clips": counts,
-        "skipped": skipped,
-        "audio_units": audio_tokenizer.num_units,
-        "part_codes": {part: motion_tokenizer.codebook_size(part) for part in PARTS},
-        "face_space": motion_tokenizer.face_space,
-    }
     _atomic_write(meta_path, lambda tmp: tmp.write_text(json.dumps(meta, indent=2) + "\n"))
-    return TokenizeReport(cache_dir, counts, True, skipped)
 
 
 def tokenize_clip(
