@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from core.api import DEFAULT_MODEL_DIR  # noqa: E402
 from core.eval.data_efficiency import EfficiencyRun, data_efficiency_study  # noqa: E402
 from core.train.lm import MODEL_DIR_NAME, train_lm  # noqa: E402
+from core.train.lm_options import LMTrainConfig  # noqa: E402
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 
@@ -60,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             model_dir = out / MODEL_DIR_NAME
             if not (model_dir / "model.json").is_file():
                 started = time.monotonic()
-                train_lm(args.data, args.tokenizers, out, config=args.config, steps=args.steps,
-                         batch_size=args.batch_size, data_fraction=fraction,
-                         pretrain=pretrained, eval_every=0, progress=False, seed=args.seed,
+                config = LMTrainConfig(preset=args.config, steps=args.steps,
+                                       batch_size=args.batch_size, data_fraction=fraction,
+                                       pretrain=pretrained, eval_every=0, seed=args.seed)
+                train_lm(config, args.data, args.tokenizers, out, progress=False,
                          cache_dir=cache, log=lambda event: None)
                 print(f"trained {out.name}: {time.monotonic() - started:.0f} s", flush=True)
             runs.append(EfficiencyRun(fraction, pretrained, str(model_dir)))

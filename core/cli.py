@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from core.errors import BodyLanguageError
 
@@ -40,18 +41,18 @@ def _corpus_preview(args: argparse.Namespace) -> None:
 
 
 def _train_tokenizers(args: argparse.Namespace) -> None:
-    from core.train.audio_tokenizer import train_audio_tokenizer
-    from core.train.motion_tokenizer import train_motion_tokenizer
+    from core.train.audio_tokenizer import AudioTrainingConfig, train_audio_tokenizer
+    from core.train.motion_tokenizer import train_motion_tokenizer, training_config
 
     if "audio" in args.which:
-        report = train_audio_tokenizer(args.data, args.out, units=args.audio_units,
-                                       max_hours=args.audio_hours, progress=not args.quiet,
-                                       seed=args.seed)
+        audio = AudioTrainingConfig(units=args.audio_units, max_hours=args.audio_hours,
+                                    seed=args.seed)
+        report = train_audio_tokenizer(audio, args.data, args.out, progress=not args.quiet)
         print(report.summary())
     if "motion" in args.which:
-        train_motion_tokenizer(args.data, args.out, config_name=args.config, steps=args.steps,
-                               device=args.device, progress=not args.quiet,
-                               resume=not args.no_resume, seed=args.seed)
+        config = training_config(args.config, steps=args.steps, seed=args.seed)
+        train_motion_tokenizer(config, args.data, args.out, device=args.device,
+                               progress=not args.quiet, resume=not args.no_resume)
         print(f"motion tokenizer written to {args.out}")
 
 
@@ -168,14 +169,18 @@ def main(argv: list[str] | None = None) -> int:
         args = _eval_parser().parse_args(argv[1:])
     else:
         args = build_parser().parse_args(argv)
+    # A full disk or a folder without write permission is the user's to fix, and the error
+    # already names the file; a traceback would only hide that line.
+    return exit_code(lambda: args.run(args), (BodyLanguageError, OSError))
+
+
+def exit_code(command: Callable[[], object],
+              user_errors: tuple[type[Exception], ...] = (BodyLanguageError,)) -> int:
+    """Run `command`: 0 on success, 2 for one of `user_errors` (one line on stderr, never a
+    traceback), 130 when interrupted."""
     try:
-        args.run(args)
-    except BodyLanguageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        # A full disk or a folder without write permission is the user's to fix, and the
-        # error already names the file; a traceback would only hide that line.
+        command()
+    except user_errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -424,22 +424,35 @@ def test_training_from_corpus_folders_reports_heldout_use_and_saves(tmp_path):
     assert "report" in json.loads(checkpoint_files(report.checkpoint).config.read_text()
                                   )["metadata"]["training"]
 
+    # The config it was fitted with lies beside the checkpoint, and fits the same codebook again.
+    from core.train.audio_tokenizer import AudioTrainingConfig
+    from core.train.saved_config import load_config
+
+    saved = load_config(report.checkpoint, AudioTrainingConfig)
+    assert saved == AudioTrainingConfig(units=16)
+    again = train_and_check(root, tmp_path / "again", **vars(saved))
+    assert again.train == report.train and again.heldout == report.heldout
+    assert np.array_equal(AudioTokenizer.load(again.checkpoint).centroids, loaded.centroids)
+
     capped = train_and_check(root, tmp_path / "capped", max_hours=6.0 / 3600)
     assert capped.train_clips == 2  # 4 s clips until 6 s are reached
 
 
 def train_and_check(root, out, **options):
-    from core.train.audio_tokenizer import train_audio_tokenizer
+    from core.train.audio_tokenizer import AudioTrainingConfig, train_audio_tokenizer
 
-    return train_audio_tokenizer([root], out, units=16, progress=False, **options)
+    config = AudioTrainingConfig(**{"units": 16, **options})
+    return train_audio_tokenizer(config, [root], out, progress=False)
 
 
 def test_training_without_train_audio_is_a_clear_error(tmp_path):
-    from core.train.audio_tokenizer import train_audio_tokenizer
+    from core.train.audio_tokenizer import AudioTrainingConfig, train_audio_tokenizer
 
     root = tmp_path / "corpus"
     write_corpus(root, {"1_a_0_1_1": ("test", babble(2.0, 16000, 1))})
     with pytest.raises(BodyLanguageError, match="no train-split clips"):
-        train_audio_tokenizer(root, tmp_path / "out", units=8, progress=False)
+        train_audio_tokenizer(AudioTrainingConfig(units=8), root, tmp_path / "out",
+                              progress=False)
     with pytest.raises(BodyLanguageError, match="not found"):
-        train_audio_tokenizer(tmp_path / "nowhere", tmp_path / "out", units=8, progress=False)
+        train_audio_tokenizer(AudioTrainingConfig(units=8), tmp_path / "nowhere",
+                              tmp_path / "out", progress=False)

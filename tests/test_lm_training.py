@@ -1,6 +1,7 @@
 """End to end: a few real corpus clips, tiny tokenizers trained here by their own training
 functions, the tokenized cache, and tiny language-model training (loss, resume, data-parallel)."""
 
+import argparse
 import json
 import os
 import shutil
@@ -23,9 +24,11 @@ from core.skeleton import PARTS
 from core.tokenizers.audio import AudioTokenizer
 from core.tokenizers.motion_vqvae import MotionTokenizer
 from core.tokenizers.text import TextTokenizer
-from core.train.audio_tokenizer import train_audio_tokenizer
-from core.train.lm import LOG_NAME, STATE_NAME, stage_plan, train_lm
-from core.train.motion_tokenizer import train_motion_tokenizer
+from core.train.audio_tokenizer import AudioTrainingConfig, train_audio_tokenizer
+from core.train.lm import LOG_NAME, STATE_NAME, train_lm
+from core.train.lm_options import LMTrainConfig, add_arguments, config_from_args, stage_plan
+from core.train.motion_tokenizer import train_motion_tokenizer, training_config
+from core.train.saved_config import load_config
 
 CORPUS_SEED = 7
 CLIPS = range(7)  # with this seed: speech, speech + action, silent actions, one test clip
@@ -51,17 +54,20 @@ def data(tmp_path_factory):
         rows.append(table_row(clip))
     write_tables(corpus, rows)
     assert {row["split"] for row in rows} == {"train", "test"}
-    train_audio_tokenizer(corpus, tokenizers, units=16, progress=False)
-    train_motion_tokenizer(corpus, tokenizers, "tiny", steps=4, device="cpu", progress=False,
-                           eval_every=0, log=lambda event: None)
+    train_audio_tokenizer(AudioTrainingConfig(units=16), corpus, tokenizers, progress=False)
+    train_motion_tokenizer(training_config("tiny", steps=4, eval_every=0), corpus, tokenizers,
+                           device="cpu", progress=False, log=lambda event: None)
     return {"corpus": corpus, "tokenizers": tokenizers, "cache": root / "cache", "rows": rows}
 
 
+RUN_OPTIONS = ("device", "resume", "progress", "cache_dir", "log")  # train_lm's; the rest: config
+
+
 def run(data, out, **options):
-    settings = dict(config="tiny", device="cpu", progress=False, eval_every=0, eval_examples=2,
-                    cache_dir=data["cache"], log=lambda event: None)
-    settings.update(options)
-    return train_lm(data["corpus"], data["tokenizers"], out, **settings)
+    settings = dict(device="cpu", progress=False, cache_dir=data["cache"], log=lambda event: None)
+    settings.update({name: options.pop(name) for name in RUN_OPTIONS if name in options})
+    config = LMTrainConfig(**{"preset": "tiny", "eval_every": 0, "eval_examples": 2, **options})
+    return train_lm(config, data["corpus"], data["tokenizers"], out, **settings)
 
 
 def logged(out, kind="step"):
@@ -129,6 +135,11 @@ def test_training_lowers_the_loss_and_writes_a_loadable_checkpoint(data, tmp_pat
         data["tokenizers"] / "motion_tokenizer").save_id
     assert header.metadata["training"]["steps"] == 30
     assert header.config["vocabulary"] == model.vocab.to_config()
+    # Beside the checkpoint: the config the run was decided by, the preset's schedule filled in.
+    saved = load_config(report.checkpoint, LMTrainConfig)
+    assert saved == LMTrainConfig(preset="tiny", stage="posttrain", steps=30, batch_size=8,
+                                  lr=1e-3, warmup_steps=3, eval_every=15, eval_examples=2)
+    assert saved.resolved() == saved
 
     # The run also leaves a model folder that the API loads and generates with.
     from core.api import generate, load_model
@@ -187,6 +198,35 @@ def test_resume_continues_the_step_count_and_the_loss_trajectory(data, tmp_path)
     with pytest.raises(BodyLanguageError, match="other settings"):
         run(data, resumed_out, **{**options, "batch_size": 8})
 
+    # The config saved beside the checkpoint trains the same run again.
+    saved = load_config(straight.checkpoint, LMTrainConfig)
+    assert saved.steps == 10 and saved.batch_size == 4 and saved.save_every_steps == 4
+    again = train_lm(saved, data["corpus"], data["tokenizers"], tmp_path / "again", device="cpu",
+                     progress=False, cache_dir=data["cache"], log=lambda event: None)
+    assert load_config(again.checkpoint, LMTrainConfig) == saved
+    assert [e["loss"] for e in logged(tmp_path / "again")] == list(reference.values())
+    c = MotionLanguageModel.load(again.checkpoint).state_dict()
+    for name, tensor in a.items():
+        assert torch.equal(c[name], tensor), name
+
+
+def test_the_command_line_options_make_the_config():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--data", "a", "b", "--tokenizers", "t", "--out", "o", "--steps",
+                              "5", "--batch-size", "4", "--lr", "0.002", "--eval-every", "0",
+                              "--data-fraction", "0.5", "--no-pretrain", "--stage", "posttrain",
+                              "--seed", "3", "--config", "tiny"])
+    assert config_from_args(args) == LMTrainConfig(
+        preset="tiny", stage="posttrain", steps=5, batch_size=4, lr=0.002, eval_every=0,
+        data_fraction=0.5, pretrain=False, seed=3)
+    defaults = config_from_args(parser.parse_args(["--data", "a", "--tokenizers", "t", "--out",
+                                                   "o"]))
+    assert defaults == LMTrainConfig(preset="default")
+    assert defaults.resolved().steps == 450 and defaults.resolved().warmup_steps == 45
+    with pytest.raises(BodyLanguageError, match="data_fraction"):
+        LMTrainConfig(data_fraction=1.5).resolved()
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -204,7 +244,7 @@ def _rank(rank, world, port, data, out, options):
 def test_two_gloo_processes_follow_the_single_process_loss_curve(data, tmp_path, monkeypatch):
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
     # No dropout: each rank draws its own masks, which is noise the comparison does not want.
-    options = dict(stage="both", steps=3, batch_size=4, config_overrides={"dropout": 0.0})
+    options = dict(stage="both", steps=3, batch_size=4, model_overrides={"dropout": 0.0})
     run(data, tmp_path / "single", **options)
     torch.multiprocessing.start_processes(
         _rank, args=(2, _free_port(), data, tmp_path / "ddp", options), nprocs=2,

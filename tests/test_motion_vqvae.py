@@ -20,9 +20,12 @@ from core.tokenizers.motion_vqvae import (
 from core.train.motion_tokenizer import (
     STATE_NAME,
     TOKENIZER_NAME,
+    TrainingConfig,
     evaluate_motion_tokenizer,
     train_motion_tokenizer,
+    training_config,
 )
+from core.train.saved_config import load_config
 
 STEPS = 60
 
@@ -45,8 +48,9 @@ def corpus(tmp_path_factory):
 def trained(corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("tokenizer")
     events = []
-    tokenizer = train_motion_tokenizer(corpus, out, "tiny", steps=STEPS, eval_every=30,
-                                       device="cpu", progress=False, log=events.append)
+    tokenizer = train_motion_tokenizer(training_config("tiny", steps=STEPS, eval_every=30),
+                                       corpus, out, device="cpu", progress=False,
+                                       log=events.append)
     return tokenizer, out, events
 
 
@@ -68,6 +72,9 @@ def test_tiny_tokenizer_reconstructs_far_better_than_the_mean_pose(trained, corp
     header = json.loads(checkpoint_files(out / TOKENIZER_NAME).config.read_text())
     assert header["metadata"]["test_metrics"]["body_mpjpe_cm"] == pytest.approx(
         metrics["body_mpjpe_cm"], rel=1e-4)
+    # The config it was trained with lies beside the checkpoint.
+    assert load_config(out / TOKENIZER_NAME, TrainingConfig) == training_config(
+        "tiny", steps=STEPS, eval_every=30)
 
 
 def test_codes_are_in_range_for_any_length(trained):
@@ -164,9 +171,9 @@ def test_resume_continues_where_the_interrupted_run_stopped(tmp_path):
     steps = 6
 
     def run(out, log, resume=True):
-        return train_motion_tokenizer(corpus, out, "tiny", steps=steps, batch_size=4,
-                                      device="cpu", progress=False, resume=resume, log=log,
-                                      save_every_steps=3)
+        config = training_config("tiny", steps=steps, batch_size=4, save_every_steps=3)
+        return train_motion_tokenizer(config, corpus, out, device="cpu", progress=False,
+                                      resume=resume, log=log)
 
     straight = []
     reference = run(tmp_path / "straight", straight.append)
@@ -200,6 +207,15 @@ def test_resume_continues_where_the_interrupted_run_stopped(tmp_path):
     run(tmp_path / "resumed", fresh.append, resume=False)
     assert fresh[0]["event"] == "step" and fresh[0]["step"] == 1
 
+    # The config saved beside the checkpoint trains the same tokenizer again.
+    saved = load_config(tmp_path / "straight" / TOKENIZER_NAME, TrainingConfig)
+    assert saved.steps == steps and saved.batch_size == 4 and saved.save_every_steps == 3
+    again = train_motion_tokenizer(saved, corpus, tmp_path / "again", device="cpu",
+                                   progress=False, log=lambda event: None)
+    assert load_config(tmp_path / "again" / TOKENIZER_NAME, TrainingConfig) == saved
+    for name, tensor in reference.state_tensors().items():
+        assert torch.equal(again.state_tensors()[name], tensor), name
+
 
 def test_part_kinematics_match_full_forward_kinematics():
     rng = np.random.default_rng(0)
@@ -230,9 +246,10 @@ def test_position_loss_pulls_body_parts_towards_the_right_joint_positions():
 def test_training_refuses_a_folder_without_train_clips(tmp_path):
     (tmp_path / "smplxflame_30").mkdir()
     with pytest.raises(BodyLanguageError, match="no 'train' clips"):
-        train_motion_tokenizer(tmp_path, tmp_path / "out", "tiny", progress=False)
+        train_motion_tokenizer(training_config("tiny"), tmp_path, tmp_path / "out",
+                               progress=False)
     with pytest.raises(BodyLanguageError, match="unknown motion tokenizer config"):
-        train_motion_tokenizer(tmp_path, tmp_path / "out", "huge", progress=False)
+        training_config("huge")
 
 
 def test_motion_is_resampled_to_the_tokenizer_rate(trained):

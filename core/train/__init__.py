@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from core.errors import BodyLanguageError
 
@@ -50,3 +52,38 @@ class StateSaver:
     def _save(self, completed: int) -> None:
         self.save(completed)
         self.saved_step, self.last_save = completed, time.monotonic()
+
+
+def progress_bar(show: bool, total: int, initial: int, desc: str) -> Any:
+    """A tqdm bar of training steps on stderr, or None when progress is not shown."""
+    if not show:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit="step", file=sys.stderr,
+                dynamic_ncols=True)
+
+
+def run_steps(
+    start: int, stop: int, train_step: Callable[[int], Any],
+    after_step: Callable[[int, Any], None], saver: StateSaver, state_file: Path, bar: Any = None,
+) -> int:
+    """Steps `start` .. `stop - 1`: `train_step(step)` steps the optimiser, then
+    `after_step(completed, its result)` logs and evaluates; the state is saved as `saver` says,
+    on Ctrl-C (counting a step once its optimiser stepped, even if logging it was cut short) and
+    at the end. Returns the number of completed steps."""
+    completed = start
+    try:
+        for step in range(start, stop):
+            result = train_step(step)
+            completed = step + 1
+            after_step(completed, result)
+            saver.step_done(completed)
+    except KeyboardInterrupt:
+        saver.interrupted(completed)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    saver.finished(completed, state_file.is_file())
+    return completed

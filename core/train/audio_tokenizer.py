@@ -25,6 +25,7 @@ from core.io.audio import load_audio
 from core.tokenizers.audio import AudioTokenizer, UnitStatistics, unit_statistics
 from core.tokenizers.audio_features import FRAME_RATE, SAMPLE_RATE
 from core.train import data_folders
+from core.train.saved_config import save_config
 
 CHECKPOINT_NAME = "audio_tokenizer"
 HELDOUT_SPLITS = ("test", "val")  # the first of these a folder has is the held-out set
@@ -70,30 +71,44 @@ class AudioTokenizerReport:
         return "\n".join(lines)
 
 
-def train_audio_tokenizer(
-    data_dirs: str | os.PathLike | Iterable[str | os.PathLike],
-    out_dir: str | os.PathLike,
-    units: int = 512,
-    max_hours: float | None = 10.0,
-    heldout_hours: float = 0.5,
-    progress: bool = True,
-    seed: int = 0,
-    **options: Any,
-) -> AudioTokenizerReport:
-    """Fit an audio tokenizer on the train-split wavs of `data_dirs` (BEAT2 layout, ours or real).
+@dataclass(frozen=True)
+class AudioTrainingConfig:
+    """Everything an audio tokenizer fit is decided by; saved beside the tokenizer
+    (`audio_tokenizer.training.json`).
 
-    Writes `out_dir/audio_tokenizer.{json,safetensors}`, the report in the checkpoint's
-    metadata. `max_hours` caps the training audio (None: all of it; features take ~30 MB per
-    hour in memory), `heldout_hours` the audio evaluated; `options` go to `AudioTokenizer`
+    `max_hours` caps the training audio (None: all of it; features take ~30 MB per hour in
+    memory), `heldout_hours` the audio evaluated; `tokenizer` holds `AudioTokenizer` options
     (context, feature_source, n_mels, ...).
     """
-    for name, value in (("max_hours", max_hours), ("heldout_hours", heldout_hours)):
+
+    units: int = 512
+    max_hours: float | None = 10.0
+    heldout_hours: float = 0.5
+    seed: int = 0
+    tokenizer: dict[str, Any] = field(default_factory=dict)
+
+
+def train_audio_tokenizer(
+    config: AudioTrainingConfig,
+    data_dirs: str | os.PathLike | Iterable[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    progress: bool = True,
+) -> AudioTokenizerReport:
+    """Fit an audio tokenizer as `config` says on the train-split wavs of `data_dirs` (BEAT2
+    layout, ours or real).
+
+    Writes `out_dir/audio_tokenizer.{json,safetensors}`, the report in the checkpoint's
+    metadata, and `config` beside it (`audio_tokenizer.training.json`, read back with
+    `core.train.saved_config.load_config`).
+    """
+    for name in ("max_hours", "heldout_hours"):
+        value = getattr(config, name)
         if value is not None and not (isinstance(value, int | float) and value > 0):
             raise BodyLanguageError(f"{name} must be a positive number of hours, got {value!r}")
     roots = data_folders(data_dirs)
-    tokenizer = AudioTokenizer(units, seed=seed, **options)
+    tokenizer = AudioTokenizer(config.units, seed=config.seed, **config.tokenizer)
 
-    train_entries = _entries(roots, ("train",), seed)
+    train_entries = _entries(roots, ("train",), config.seed)
     if not train_entries:
         raise BodyLanguageError(
             f"no train-split clips with audio in {', '.join(map(str, roots))} "
@@ -101,8 +116,8 @@ def train_audio_tokenizer(
         )
     started = time.perf_counter()
     skipped: list[str] = []
-    train_features = _features(tokenizer, train_entries, max_hours, progress, "train audio",
-                               skipped)
+    train_features = _features(tokenizer, train_entries, config.max_hours, progress,
+                               "train audio", skipped)
     if not train_features:
         raise BodyLanguageError(f"none of the {len(train_entries)} train clips could be read; "
                                 f"first error: {skipped[0] if skipped else '?'}")
@@ -111,55 +126,69 @@ def train_audio_tokenizer(
     started = time.perf_counter()
     tokenizer.fit_features(train_features, progress=progress)
     kmeans_seconds = time.perf_counter() - started
-    train_units = [tokenizer.encode_features(f) for f in train_features]
-
-    heldout_entries: list[CorpusEntry] = []
-    for split in HELDOUT_SPLITS:
-        heldout_entries = _entries(roots, (split,), seed)
-        if heldout_entries:
-            break
-    heldout_stats = heldout_distortion = encode_speed = None
-    heldout_seconds = 0.0
-    heldout_count = 0
-    if heldout_entries:
-        started = time.perf_counter()
-        heldout_units, heldout_frames = [], 0
-        heldout_distortions = []
-        for audio in _audio(heldout_entries, heldout_hours, progress, "held-out audio", skipped):
-            features = tokenizer.features(audio, SAMPLE_RATE)
-            heldout_units.append(tokenizer.encode_features(features))
-            heldout_distortions.append(tokenizer.distortion(features) * len(features))
-            heldout_frames += len(features)
-            heldout_seconds += audio.size / SAMPLE_RATE
-        elapsed = time.perf_counter() - started
-        if heldout_units:
-            heldout_count = len(heldout_units)
-            heldout_stats = unit_statistics(heldout_units, units)
-            heldout_distortion = float(sum(heldout_distortions) / heldout_frames)
-            encode_speed = heldout_seconds / elapsed if elapsed > 0 else None
-
+    heldout = _heldout(tokenizer, roots, config, progress, skipped)
     frames = sum(len(f) for f in train_features)
     report = AudioTokenizerReport(
         checkpoint=str(Path(out_dir) / CHECKPOINT_NAME),
         train_clips=len(train_features),
         train_hours=frames / FRAME_RATE / 3600.0,
-        heldout_clips=heldout_count,
-        heldout_hours=heldout_seconds / 3600.0,
-        train=unit_statistics(train_units, units),
-        heldout=heldout_stats,
+        heldout_clips=heldout.clips,
+        heldout_hours=heldout.seconds / 3600.0,
+        train=unit_statistics([tokenizer.encode_features(f) for f in train_features],
+                              config.units),
+        heldout=heldout.statistics,
         train_distortion=float(tokenizer.training_summary["inertia"]),
-        heldout_distortion=heldout_distortion,
+        heldout_distortion=heldout.distortion,
         feature_seconds=feature_seconds,
         kmeans_seconds=kmeans_seconds,
-        encode_speed=encode_speed,
+        encode_speed=heldout.encode_speed,
         skipped=skipped,
     )
     tokenizer.training_summary = {**tokenizer.training_summary, "report": asdict(report)}
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     tokenizer.save(report.checkpoint)
+    save_config(report.checkpoint, config)
     if progress:
         print(report.summary(), file=sys.stderr)
     return report
+
+
+@dataclass(frozen=True)
+class _Heldout:
+    """How the fitted codebook covers the held-out audio (no statistics without any)."""
+
+    clips: int = 0
+    seconds: float = 0.0
+    statistics: UnitStatistics | None = None
+    distortion: float | None = None
+    encode_speed: float | None = None  # seconds of audio encoded per second of compute
+
+
+def _heldout(tokenizer: AudioTokenizer, roots: list[Path], config: AudioTrainingConfig,
+             progress: bool, skipped: list[str]) -> _Heldout:
+    """Encode the first held-out split the folders have (HELDOUT_SPLITS), up to
+    `config.heldout_hours`; unreadable clips are added to `skipped`."""
+    entries: list[CorpusEntry] = []
+    for split in HELDOUT_SPLITS:
+        entries = _entries(roots, (split,), config.seed)
+        if entries:
+            break
+    if not entries:
+        return _Heldout()
+    started = time.perf_counter()
+    units, distortions, frames, seconds = [], [], 0, 0.0
+    for audio in _audio(entries, config.heldout_hours, progress, "held-out audio", skipped):
+        features = tokenizer.features(audio, SAMPLE_RATE)
+        units.append(tokenizer.encode_features(features))
+        distortions.append(tokenizer.distortion(features) * len(features))
+        frames += len(features)
+        seconds += audio.size / SAMPLE_RATE
+    elapsed = time.perf_counter() - started
+    if not units:
+        return _Heldout(seconds=seconds)
+    return _Heldout(len(units), seconds, unit_statistics(units, config.units),
+                    float(sum(distortions) / frames),
+                    seconds / elapsed if elapsed > 0 else None)
 
 
 def _entries(roots: list[Path], splits: tuple[str, ...], seed: int) -> list[CorpusEntry]:

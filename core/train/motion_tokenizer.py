@@ -18,7 +18,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,8 @@ from core.tokenizers.motion_vqvae import (
     MotionVQVAEConfig,
     part_config,
 )
-from core.train import StateSaver, data_folders
+from core.train import StateSaver, data_folders, progress_bar, run_steps
+from core.train.saved_config import save_config
 
 TOKENIZER_NAME = "motion_tokenizer"
 STATE_NAME = "motion_tokenizer_training"
@@ -50,7 +51,8 @@ SEAM_WINDOW_TOKENS = 16  # windows of 64 frames (~2 s) when measuring seams
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    """How to train: model shape (overrides of every part's MotionVQVAEConfig) and schedule."""
+    """How to train: model shape (overrides of every part's MotionVQVAEConfig), schedule and
+    seed; saved beside the trained tokenizer (`motion_tokenizer.training.json`)."""
 
     name: str
     steps: int
@@ -61,6 +63,9 @@ class TrainingConfig:
     eval_every: int
     eval_clips: int  # held-out clips measured at each periodic evaluation (all at the end)
     model: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    save_every_s: float = 300.0  # wall seconds between resumable states
+    save_every_steps: int | None = None  # also every this many steps, when set
 
 
 CONFIGS: dict[str, TrainingConfig] = {
@@ -82,11 +87,27 @@ CONFIGS: dict[str, TrainingConfig] = {
 }
 
 
-def training_config(name: str) -> TrainingConfig:
+def training_config(name: str, **overrides: Any) -> TrainingConfig:
+    """The preset `name` with some of its fields replaced (None keeps the preset's value):
+    `training_config("tiny", steps=20, seed=1)`."""
     if name not in CONFIGS:
         raise BodyLanguageError(f"unknown motion tokenizer config {name!r}; "
                                 f"expected one of {sorted(CONFIGS)}")
-    return CONFIGS[name]
+    unknown = sorted(set(overrides) - {spec.name for spec in fields(TrainingConfig)})
+    if unknown:
+        raise BodyLanguageError(f"motion tokenizer configs have no {', '.join(unknown)}")
+    return replace(CONFIGS[name], **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _check(config: TrainingConfig) -> None:
+    for key in ("steps", "batch_size", "window_frames", "eval_every"):
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (
+                key != "eval_every" and value == 0):
+            raise BodyLanguageError(f"{key} must be a positive integer, got {value!r}")
+    if config.window_frames % FRAMES_PER_TOKEN:
+        raise BodyLanguageError(
+            f"window_frames must be a multiple of {FRAMES_PER_TOKEN}, got {config.window_frames}")
 
 
 def part_configs(config: TrainingConfig, face_space: str) -> dict[str, MotionVQVAEConfig]:
@@ -390,46 +411,74 @@ def _train_step(
 
 
 def train_motion_tokenizer(
+    config: TrainingConfig,
     data_dirs: str | os.PathLike | Iterable[str | os.PathLike],
     out_dir: str | os.PathLike,
-    config_name: str = "default",
-    steps: int | None = None,
-    batch_size: int | None = None,
-    window_frames: int | None = None,
     device: str = "auto",
     progress: bool = True,
     resume: bool = True,
-    eval_every: int | None = None,
-    save_every_s: float = 300.0,
-    save_every_steps: int | None = None,
-    seed: int = 0,
     log: Callable[[dict[str, Any]], None] | None = None,
 ) -> MotionTokenizer:
-    """Train the motion tokenizer on the "train" clips of `data_dirs`; returns it trained.
+    """Train the motion tokenizer as `config` says (`training_config("default")` for the
+    shipped one) on the "train" clips of `data_dirs`; returns it trained.
 
     Writes `out_dir/motion_tokenizer.{json,safetensors}` (the final checkpoint, with the held-out
-    metrics in its metadata) and keeps `out_dir/motion_tokenizer_training.*` to resume from.
-    `log` receives events as dicts: {"event": "step", "step", "loss", <part>: loss}, "eval" (the
-    metrics of `evaluate_motions`), "resume" (the step resumed from), "saved", "done".
+    metrics in its metadata), `config` beside it (`motion_tokenizer.training.json`, read back
+    with `core.train.saved_config.load_config`) and keeps `out_dir/motion_tokenizer_training.*`
+    to resume from. `log` receives events as dicts: {"event": "step", "step", "loss", <part>:
+    loss}, "eval" (the metrics of `evaluate_motions`), "resume" (the step resumed from),
+    "saved", "done".
     """
-    base = training_config(config_name)
-    overrides = {k: v for k, v in (("steps", steps), ("batch_size", batch_size),
-                                   ("window_frames", window_frames),
-                                   ("eval_every", eval_every)) if v is not None}
-    for key, value in overrides.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0 or (
-                key != "eval_every" and value == 0):
-            raise BodyLanguageError(f"{key} must be a positive integer, got {value!r}")
-    config = TrainingConfig(**{**asdict(base), **overrides})
-    if config.window_frames % FRAMES_PER_TOKEN:
-        raise BodyLanguageError(
-            f"window_frames must be a multiple of {FRAMES_PER_TOKEN}, got {config.window_frames}")
+    _check(config)
     log = log or _default_log
     torch_device = pick_device(device)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / STATE_NAME
+    clips, held_out, face_space = _training_data(data_dirs)
+    tokenizer, optimizer = _create(config, clips, face_space, torch_device)
+    state_config = _state_config(config, face_space, config.seed)
 
+    start_step = 0
+    if resume and checkpoint_files(state_path).config.is_file():
+        start_step = _resume(state_path, tokenizer, optimizer, state_config, torch_device)
+        log({"event": "resume", "step": start_step})
+
+    def save_state(step: int) -> None:
+        save_training_state(state_path, tokenizer.state_tensors(), optimizer.state_dict(), step,
+                            {"seed": config.seed}, state_config)
+        log({"event": "saved", "step": step})
+
+    sampler = WindowSampler(clips, config.window_frames)
+    bar = progress_bar(progress, config.steps, start_step, "motion tokenizer")
+
+    def train_step(step: int) -> dict[str, float]:
+        return _train_step(tokenizer, optimizer, sampler, config, step, config.seed,
+                           torch_device)
+
+    def after_step(completed: int, losses: dict[str, float]) -> None:
+        total_loss = float(sum(losses.values()))
+        log({"event": "step", "step": completed, "loss": total_loss, **losses})
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{total_loss:.3f}")
+        if (config.eval_every and completed % config.eval_every == 0 and held_out
+                and completed < config.steps):  # the last step gets the full evaluation
+            metrics = evaluate_motions(tokenizer, held_out[: config.eval_clips], seams=False)
+            log({"event": "eval", "step": completed, **metrics})
+
+    saver = StateSaver(save_state, start_step, config.save_every_s, config.save_every_steps)
+    completed = run_steps(start_step, config.steps, train_step, after_step, saver,
+                          checkpoint_files(state_path).config, bar)
+    _save_trained(tokenizer, config, completed, held_out, data_dirs, out, log)
+    return tokenizer
+
+
+def _training_data(
+    data_dirs: str | os.PathLike | Iterable[str | os.PathLike],
+) -> tuple[list[dict[str, np.ndarray]], list[Motion], str]:
+    """The train clips as part features, the held-out motions of the same face space, and that
+    face space."""
     train = load_motions(data_dirs, "train")
     if not train:
         raise BodyLanguageError(
@@ -437,77 +486,53 @@ def train_motion_tokenizer(
     face_space = common_face_space(train)
     clips = [motion_features(motion) for _, motion in train]
     held_out = [m for _, m in load_motions(data_dirs, "test")]
-    held_out = [m for m in held_out if m.face_space == face_space]
-    del train
+    return clips, [m for m in held_out if m.face_space == face_space], face_space
 
+
+def _create(
+    config: TrainingConfig, clips: list[dict[str, np.ndarray]], face_space: str,
+    device: torch.device,
+) -> tuple[MotionTokenizer, torch.optim.Optimizer]:
+    """The seeded, untrained tokenizer normalised to the clips, and its optimiser."""
     with torch.random.fork_rng(devices=[]):  # seeded weights, the caller's generator untouched
-        torch.manual_seed(seed)
+        torch.manual_seed(config.seed)
         tokenizer = MotionTokenizer.create(part_configs(config, face_space), face_space)
     for part, model in tokenizer.models.items():
         model.set_normalisation(FeatureStats.from_arrays(clip[part] for clip in clips))
-    tokenizer.to(torch_device)
+    tokenizer.to(device)
     parameters = [p for model in tokenizer.models.values() for p in model.parameters()]
-    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=0.0)
-    state_config = _state_config(config, face_space, seed)
+    return tokenizer, torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=0.0)
 
-    start_step = 0
-    if resume and checkpoint_files(state_path).config.is_file():
-        state = load_training_state(state_path)
-        saved = state.config
-        if saved.get("parts") != state_config["parts"] or saved.get("face_space") != face_space:
-            raise BodyLanguageError(
-                "training state was made with another model config or face space; "
-                "use another output folder or resume=False", checkpoint_files(state_path).config)
-        tokenizer.load_state_tensors(state.model_state, state_path)
-        tokenizer.to(torch_device)
-        optimizer.load_state_dict(state.optimizer_state)
-        start_step = state.step
-        log({"event": "resume", "step": start_step})
 
-    def save_state(step: int) -> None:
-        save_training_state(state_path, tokenizer.state_tensors(), optimizer.state_dict(), step,
-                            {"seed": seed}, state_config)
-        log({"event": "saved", "step": step})
+def _resume(state_path: Path, tokenizer: MotionTokenizer, optimizer: torch.optim.Optimizer,
+            state_config: dict[str, Any], device: torch.device) -> int:
+    """Load the resumable state into the tokenizer and optimiser; returns its step."""
+    state = load_training_state(state_path)
+    saved = state.config
+    if saved.get("parts") != state_config["parts"] or \
+            saved.get("face_space") != state_config["face_space"]:
+        raise BodyLanguageError(
+            "training state was made with another model config or face space; "
+            "use another output folder or resume=False", checkpoint_files(state_path).config)
+    tokenizer.load_state_tensors(state.model_state, state_path)
+    tokenizer.to(device)
+    optimizer.load_state_dict(state.optimizer_state)
+    return state.step
 
-    sampler = WindowSampler(clips, config.window_frames)
-    bar = None
-    if progress:
-        from tqdm import tqdm
 
-        bar = tqdm(total=config.steps, initial=start_step, desc="motion tokenizer",
-                   unit="step", file=sys.stderr, dynamic_ncols=True)
-    completed = start_step
-    saver = StateSaver(save_state, start_step, save_every_s, save_every_steps)
-    try:
-        for step in range(start_step, config.steps):
-            losses = _train_step(tokenizer, optimizer, sampler, config, step, seed, torch_device)
-            completed = step + 1
-            total_loss = float(sum(losses.values()))
-            log({"event": "step", "step": completed, "loss": total_loss, **losses})
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{total_loss:.3f}")
-            if (config.eval_every and completed % config.eval_every == 0 and held_out
-                    and completed < config.steps):  # the last step gets the full evaluation
-                metrics = evaluate_motions(tokenizer, held_out[: config.eval_clips], seams=False)
-                log({"event": "eval", "step": completed, **metrics})
-            saver.step_done(completed)
-    except KeyboardInterrupt:
-        saver.interrupted(completed)
-        raise
-    finally:
-        if bar is not None:
-            bar.close()
-    saver.finished(completed, checkpoint_files(state_path).config.is_file())
-
+def _save_trained(
+    tokenizer: MotionTokenizer, config: TrainingConfig, steps: int, held_out: list[Motion],
+    data_dirs: str | os.PathLike | Iterable[str | os.PathLike], out: Path,
+    log: Callable[[dict[str, Any]], None],
+) -> None:
+    """The final evaluation, the checkpoint with its metrics and the config beside it."""
     tokenizer.eval()
-    metadata: dict[str, Any] = {"config_name": config.name, "steps": completed,
+    metadata: dict[str, Any] = {"config_name": config.name, "steps": steps,
                                 "data": [str(d) for d in data_folders(data_dirs)]}
     if held_out:
         metrics = evaluate_motions(tokenizer, held_out)
         metadata["test_metrics"] = {k: v for k, v in metrics.items() if math.isfinite(v)}
-        log({"event": "eval", "step": completed, **metrics})
+        log({"event": "eval", "step": steps, **metrics})
     tokenizer.save(out / TOKENIZER_NAME, metadata)
-    log({"event": "done", "step": completed, "checkpoint": str(out / TOKENIZER_NAME)})
-    return tokenizer
-
+    save_config(out / TOKENIZER_NAME, config)
+    log({"event": "done", "step": steps, "checkpoint": str(out / TOKENIZER_NAME)})
