@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -197,7 +196,7 @@ def save_training_state(
     and numbers. It is read back with `torch.load(weights_only=True)`, whose unpickler only rebuilds
     tensors and plain containers and refuses any other class, so loading it never runs code. numpy
     arrays inside `rng_state` (e.g. from `numpy.random.get_state()`) are stored as tensors for that
-    reason; `capture_rng_state()`/`restore_rng_state()` produce and consume a compatible structure.
+    reason.
     """
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise BodyLanguageError(f"training step must be a non-negative int, got {step!r}", path)
@@ -254,45 +253,6 @@ def load_training_state(path: str | os.PathLike) -> TrainingState:
         rng_state=payload.get("rng"),
         config=stored.get("config", {}),
     )
-
-
-def capture_rng_state() -> dict[str, Any]:
-    """Python, numpy and torch (CPU, CUDA) generator states, storable by `save_training_state`."""
-    kind, keys, position, has_gauss, cached_gauss = np.random.get_state()
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": {
-            "kind": kind,
-            "keys": torch.from_numpy(np.asarray(keys).astype(np.int64)),
-            "position": int(position),
-            "has_gauss": int(has_gauss),
-            "cached_gauss": float(cached_gauss),
-        },
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def restore_rng_state(state: Mapping[str, Any]) -> None:
-    """Put back generator states captured by `capture_rng_state` (after a save/load round trip)."""
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    numpy_state = state["numpy"]
-    keys = np.asarray(numpy_state["keys"], dtype=np.int64).astype(np.uint32)
-    np.random.set_state(
-        (
-            numpy_state["kind"],
-            keys,
-            int(numpy_state["position"]),
-            int(numpy_state["has_gauss"]),
-            float(numpy_state["cached_gauss"]),
-        )
-    )
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 # --- writing ------------------------------------------------------------------------------------
