@@ -36,6 +36,7 @@ from core.tokenizers.motion_vqvae import MotionTokenizer, part_config  # noqa: E
 from core.tokenizers.text import TextTokenizer, minilm_dir  # noqa: E402
 from core.tokenizers.vocabulary import Vocabulary  # noqa: E402
 from core.train.motion_tokenizer import CONFIGS  # noqa: E402
+from core.validate import MANIFEST_NAME  # noqa: E402
 
 SAMPLE_RATE = 16000
 
@@ -82,7 +83,7 @@ def load(device: str, text_dir: str | None = None,
          folder: str | None = None) -> api.BodyLanguageModel:
     if folder is not None:
         return api.load_model(folder, device=device)
-    if (api.DEFAULT_MODEL_DIR / api.MANIFEST_NAME).is_file():
+    if (api.DEFAULT_MODEL_DIR / MANIFEST_NAME).is_file():
         return api.load_model(device=device)
     resolved = api.resolve_device(device)
     if resolved.type == "cpu":

@@ -5,10 +5,9 @@
     probabilities = predict_emotion(model, motion)
     save_model_bundle("core/checkpoints/default", lm, motion_tokenizer, audio_tokenizer)
 
-A model folder holds three project checkpoints — the language model (`lm.*`), the motion tokenizer
-(`motion_tokenizer.*`) and the audio tokenizer (`audio_tokenizer.*`) — and `model.json`, a small
-manifest naming the pieces with their kinds, format versions and save ids, so pieces copied in
-from another training run are caught at load time instead of producing nonsense.
+A model folder (core/model_folder.py) holds the language model, its two tokenizers and
+`model.json`, the manifest that ties them together; generate's arguments are checked in
+core/generate_arguments.py.
 
 Every bad input is a BodyLanguageError that says what is wrong; cancelling raises
 `GenerationCancelled` (core/lm/generate.py), which is not a BodyLanguageError.
@@ -16,10 +15,7 @@ Every bad input is a BodyLanguageError that says what is wrong; cancelling raise
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,36 +24,41 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.checkpoint import checkpoint_files, read_header
-from core.compose import Conditioning, Request, TimedPrompt
+from core.compose import Conditioning, Request
 from core.devices import THREADS_ENV, cpu_threads, pick_device  # noqa: F401 (public API)
 from core.errors import BodyLanguageError
+from core.generate_arguments import (
+    audio_samples,
+    checked_emotion,
+    checked_keep,
+    checked_parts,
+    checked_temperature,
+    checked_timed_prompts,
+    frame_span,
+    frames_of_duration,
+    stripped_text,
+)
 from core.lm.generate import GenerationCancelled
 from core.lm.masked import CHECKPOINT_KIND as MASKED_KIND
-from core.lm.masked import FORMAT_VERSION as MASKED_FORMAT
 from core.lm.masked import MaskedMotionModel
 from core.lm.masked_generate import FillOptions
-from core.lm.model import CHECKPOINT_KIND as LM_KIND
-from core.lm.model import FORMAT_VERSION as LM_FORMAT
 from core.lm.model import MotionLanguageModel
 from core.lm.windows import Span
 from core.masked_inference import MaskedSystem
+from core.model_folder import (  # noqa: F401 (DEFAULT_MODEL_DIR, save_model_bundle: public API)
+    DEFAULT_MODEL_DIR,
+    check_compatible,
+    open_model_folder,
+    piece_path,
+    save_model_bundle,
+)
 from core.motion import Motion
 from core.rates import FPS
 from core.skeleton import PARTS
-from core.tokenizers.audio import FORMAT_VERSION as AUDIO_FORMAT
-from core.tokenizers.audio import KIND as AUDIO_KIND
 from core.tokenizers.audio import AudioTokenizer
-from core.tokenizers.motion_vqvae import CHECKPOINT_KIND as MOTION_KIND
-from core.tokenizers.motion_vqvae import FORMAT_VERSION as MOTION_FORMAT
-from core.tokenizers.motion_vqvae import FRAMES_PER_TOKEN, MotionTokenizer
+from core.tokenizers.motion_vqvae import MotionTokenizer
 from core.tokenizers.text import TextTokenizer
-from core.validate import (
-    check_generate_arguments,
-    check_model_folder,
-    check_motion_length,
-    check_text,
-)
+from core.validate import MANIFEST_NAME, check_generate_arguments, check_motion_length
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
@@ -69,22 +70,8 @@ __all__ = [
     "save_model_bundle",
 ]
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "checkpoints" / "default"
-MANIFEST_NAME = "model.json"
-BUNDLE_FORMAT = "body-language-model"
-BUNDLE_VERSION = 1
-# piece -> (checkpoint name in the folder, checkpoint kind, format version this code reads)
-PIECES: dict[str, tuple[str, str, int]] = {
-    "lm": ("lm", LM_KIND, LM_FORMAT),
-    "motion_tokenizer": ("motion_tokenizer", MOTION_KIND, MOTION_FORMAT),
-    "audio_tokenizer": ("audio_tokenizer", AUDIO_KIND, AUDIO_FORMAT),
-}
-# The language model is either kind: the masked model (the default since it learns its conditions
-# on a CPU) or the autoregressive encoder-decoder.
-LM_KINDS: dict[str, int] = {MASKED_KIND: MASKED_FORMAT, LM_KIND: LM_FORMAT}
 # Windows decoded side by side at most; more go in further batches (bounds memory on long clips).
 MAX_ROWS = {"cpu": 64, "cuda": 256}
-MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 192000
 
 ProgressCallback = Callable[[float, str], None]
 CancelCallback = Callable[[], bool]
@@ -138,195 +125,6 @@ class BodyLanguageModel:
         return self.lm.config.preset
 
 
-# --- model folders -------------------------------------------------------------------------------
-
-
-def _masked_problems(lm: MaskedMotionModel, motion_tokenizer: MotionTokenizer,
-                     audio_tokenizer: AudioTokenizer) -> list[str]:
-    problems = []
-    if lm.config.audio_units != audio_tokenizer.num_units:
-        problems.append(f"the LM reads {lm.config.audio_units} audio units, the audio tokenizer "
-                        f"makes {audio_tokenizer.num_units}")
-    for part, size in zip(PARTS, lm.config.codebook_sizes, strict=True):
-        if motion_tokenizer.codebook_size(part) != size:
-            problems.append(f"the LM reads {size} {part} codes, the motion tokenizer makes "
-                            f"{motion_tokenizer.codebook_size(part)}")
-    if motion_tokenizer.fps != FPS or audio_tokenizer.frame_rate != 25:
-        problems.append("the tokenizers must run at 30 fps and 25 audio units per second")
-    return problems
-
-
-def check_compatible(
-    lm: MotionLanguageModel | MaskedMotionModel, motion_tokenizer: MotionTokenizer,
-    audio_tokenizer: AudioTokenizer, where: Any = None,
-) -> None:
-    """That the tokenizers make exactly the tokens the language model's vocabulary holds, at the
-    rates its windows assume."""
-    if isinstance(lm, MaskedMotionModel):
-        problems = _masked_problems(lm, motion_tokenizer, audio_tokenizer)
-        if problems:
-            raise BodyLanguageError("the model's pieces do not fit together: "
-                                    + "; ".join(problems), where)
-        return
-    vocab, config = lm.vocab, lm.config
-    problems = []
-    if vocab.audio_units != audio_tokenizer.num_units:
-        problems.append(f"the LM reads {vocab.audio_units} audio units, the audio tokenizer "
-                        f"makes {audio_tokenizer.num_units}")
-    for part in PARTS:
-        size = motion_tokenizer.codebook_size(part)
-        if vocab.part_codes[part] != size:
-            problems.append(f"the LM reads {vocab.part_codes[part]} {part} codes, the motion "
-                            f"tokenizer makes {size}")
-    if motion_tokenizer.fps != FPS:
-        problems.append(f"the motion tokenizer runs at {motion_tokenizer.fps} fps, not {FPS}")
-    elif config.motion_steps_per_second != FPS / FRAMES_PER_TOKEN:
-        problems.append(f"the LM expects {config.motion_steps_per_second} motion steps per "
-                        f"second, the motion tokenizer makes {FPS / FRAMES_PER_TOKEN}")
-    if config.audio_units_per_second != audio_tokenizer.frame_rate:
-        problems.append(f"the LM expects {config.audio_units_per_second} audio units per second, "
-                        f"the audio tokenizer makes {audio_tokenizer.frame_rate}")
-    if problems:
-        raise BodyLanguageError(
-            "the model's pieces do not fit together: " + "; ".join(problems)
-            + " (train the language model on this pair of tokenizers)", where
-        )
-
-
-def save_model_bundle(
-    folder: str | os.PathLike,
-    lm: MotionLanguageModel | MaskedMotionModel,
-    motion_tokenizer: MotionTokenizer | None,
-    audio_tokenizer: AudioTokenizer | None,
-    name: str = "default",
-    metadata: Mapping[str, Any] | None = None,
-    dtype: torch.dtype = torch.float16,
-) -> Path:
-    """Write a model folder `load_model` reads: the three checkpoints and `model.json` (written
-    last, so a folder without it was never finished). Language-model weights are stored as
-    `dtype`. A tokenizer given as None is the one already in `folder`, kept as it is (a new
-    language model beside shipped tokenizers rewrites no tokenizer file). Returns the manifest's
-    path."""
-    folder = Path(folder)
-    manifest_path = folder / MANIFEST_NAME
-    given = {"motion_tokenizer": motion_tokenizer, "audio_tokenizer": audio_tokenizer}
-    loaders = {"motion_tokenizer": MotionTokenizer.load, "audio_tokenizer": AudioTokenizer.load}
-    present = {piece: tokenizer if tokenizer is not None
-               else loaders[piece](folder / PIECES[piece][0])
-               for piece, tokenizer in given.items()}
-    check_compatible(lm, present["motion_tokenizer"], present["audio_tokenizer"], manifest_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    if isinstance(lm, MaskedMotionModel):
-        lm.save(folder / PIECES["lm"][0], metadata, dtype=dtype)
-    else:
-        lm.save(folder / PIECES["lm"][0], dtype=dtype)
-    for piece, tokenizer in given.items():
-        if tokenizer is not None:
-            tokenizer.save(folder / PIECES[piece][0])
-    motion_tokenizer = present["motion_tokenizer"]
-    pieces = {}
-    for piece, (stem, kind, version) in PIECES.items():
-        header = read_header(folder / stem)
-        if piece == "lm":
-            kind, version = header.kind, LM_KINDS[header.kind]
-        pieces[piece] = {"checkpoint": stem, "kind": kind, "format_version": version,
-                         "save_id": header.save_id}
-    manifest = {
-        "format": BUNDLE_FORMAT,
-        "format_version": BUNDLE_VERSION,
-        "name": str(name),
-        "face_space": motion_tokenizer.face_space,
-        "fps": FPS,
-        "lm_preset": lm.config.preset,
-        "pieces": pieces,
-        "metadata": dict(metadata or {}),
-    }
-    text = json.dumps(manifest, indent=2, allow_nan=False) + "\n"
-    temporary = folder / f".{MANIFEST_NAME}.{uuid.uuid4().hex[:12]}.tmp"
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, manifest_path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return manifest_path
-
-
-def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
-    """A model folder's `model.json`, checked; errors name the file and what to do."""
-    folder = Path(folder)
-    path = folder / MANIFEST_NAME
-    default = folder.resolve() == DEFAULT_MODEL_DIR
-    if not folder.is_dir():
-        if default:
-            raise BodyLanguageError(
-                "the shipped model is not installed; reinstall the add-on, or train one and "
-                "write it here with core.api.save_model_bundle", folder
-            )
-        raise BodyLanguageError("model folder not found", folder)
-    if not path.is_file() and default:
-        raise BodyLanguageError(
-            "the shipped folder holds the trained tokenizers but no trained language model yet: "
-            "train one with `python -m core train lm --data CORPUS --tokenizers "
-            f"{DEFAULT_MODEL_DIR} --out DIR` and write it here with core.api.save_model_bundle, "
-            "or pass another model folder", path
-        )
-    if not path.is_file():
-        raise BodyLanguageError(
-            f"not a model folder: {MANIFEST_NAME} is missing (write the folder with "
-            "core.api.save_model_bundle, or pass the folder that holds model.json)", path
-        )
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BodyLanguageError(
-            f"model manifest is damaged ({exc}); write the folder again with "
-            "core.api.save_model_bundle", path
-        ) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise BodyLanguageError(f"not a Body Language model manifest (format is not "
-                                f"{BUNDLE_FORMAT!r})", path)
-    version = manifest.get("format_version")
-    if version != BUNDLE_VERSION:
-        raise BodyLanguageError(
-            f"model folder format version {version!r}; this code reads version {BUNDLE_VERSION} "
-            "(update the add-on, or use a model written by this version)", path
-        )
-    pieces = manifest.get("pieces")
-    if not isinstance(pieces, dict):
-        raise BodyLanguageError("model manifest has no 'pieces' table", path)
-    for piece, (_, kind, supported) in PIECES.items():
-        entry = pieces.get(piece)
-        if not isinstance(entry, dict) or not isinstance(entry.get("checkpoint"), str):
-            raise BodyLanguageError(f"model manifest does not name its {piece}", path)
-        if piece == "lm" and entry.get("kind") in LM_KINDS:
-            kind, supported = entry["kind"], LM_KINDS[entry["kind"]]
-        if entry.get("kind") != kind or entry.get("format_version") != supported:
-            raise BodyLanguageError(
-                f"the manifest's {piece} is a {entry.get('kind')!r} checkpoint of format "
-                f"{entry.get('format_version')!r}; this code reads {kind!r} format {supported}",
-                path,
-            )
-        stem = Path(entry["checkpoint"])
-        if stem.is_absolute() or ".." in stem.parts:
-            raise BodyLanguageError(f"the manifest's {piece} must be a name inside the folder",
-                                    path)
-    return manifest
-
-
-def _piece_path(folder: Path, manifest: Mapping[str, Any], piece: str) -> Path:
-    """A piece's checkpoint path, checked to be the very save the manifest recorded."""
-    entry = manifest["pieces"][piece]
-    stem = folder / entry["checkpoint"]
-    header = read_header(stem)  # names the missing/damaged file itself
-    if entry.get("save_id") is not None and header.save_id != entry["save_id"]:
-        raise BodyLanguageError(
-            f"this {piece} is not the one the model was assembled with (save ids differ); "
-            "copy the whole model folder again or rewrite it with core.api.save_model_bundle",
-            checkpoint_files(stem).config,
-        )
-    return stem
-
-
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """"auto": CUDA when available, else the CPU; "cpu", "cuda", "cuda:N" as asked (core.devices),
     and only devices generation has been sized for."""
@@ -341,20 +139,16 @@ def load_model(
 ) -> BodyLanguageModel:
     """The model in folder `path` (default: the shipped one, core/checkpoints/default/), on
     `device`; a missing, damaged or mismatched folder is a BodyLanguageError naming the file."""
-    check_model_folder(DEFAULT_MODEL_DIR if path is None else path)
-    folder = DEFAULT_MODEL_DIR if path is None else Path(path)
-    if folder.name == MANIFEST_NAME and folder.is_file():
-        folder = folder.parent
-    manifest = read_manifest(folder)
+    folder, manifest = open_model_folder(path)
     resolved = resolve_device(device)
     if resolved.type == "cpu":
         torch.set_num_threads(cpu_threads())
     lm_class = MaskedMotionModel if manifest["pieces"]["lm"]["kind"] == MASKED_KIND \
         else MotionLanguageModel
-    lm = lm_class.load(_piece_path(folder, manifest, "lm"), device=resolved)
-    motion_tokenizer = MotionTokenizer.load(_piece_path(folder, manifest, "motion_tokenizer"),
+    lm = lm_class.load(piece_path(folder, manifest, "lm"), device=resolved)
+    motion_tokenizer = MotionTokenizer.load(piece_path(folder, manifest, "motion_tokenizer"),
                                             device=resolved)
-    audio_tokenizer = AudioTokenizer.load(_piece_path(folder, manifest, "audio_tokenizer"))
+    audio_tokenizer = AudioTokenizer.load(piece_path(folder, manifest, "audio_tokenizer"))
     return BodyLanguageModel(
         lm=lm, motion_tokenizer=motion_tokenizer, audio_tokenizer=audio_tokenizer,
         text_tokenizer=TextTokenizer.load(), device=resolved,
@@ -414,32 +208,22 @@ def generate(
     clip's end, at most the model's 8 s window). Spans may not overlap; `prompt` still applies
     to the whole clip.
     """
-    check_generate_arguments(seed=seed, prompt=prompt, transcript=transcript, duration=duration,
-                             audio=audio, sample_rate=sample_rate, keep=keep)
-    if not isinstance(model, BodyLanguageModel):
-        raise BodyLanguageError(f"model must come from load_model, got {type(model).__name__}")
-    report = _monotonic(progress)
-    report(0.0, "Reading inputs")
-    parts = _parts(parts)
-    emotion = _emotion(model, emotion)
-    prompt = _text(prompt, "prompt")
-    transcript = _text(transcript, "transcript") or None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise BodyLanguageError(f"seed must be an integer, got {seed!r}")
-    if model.masked is not None:
-        FillOptions(guidance=guidance).strengths()  # names a bad strength before any work
+    report = _checked_model(model, progress, seed=seed, prompt=prompt, transcript=transcript,
+                            duration=duration, audio=audio, sample_rate=sample_rate, keep=keep)
+    parts, emotion, prompt, transcript = _checked_choices(model, parts, emotion, prompt,
+                                                          transcript, seed, guidance)
     units, total = _units_and_length(model, audio, sample_rate, duration, keep, report, cancel)
-    keep = _keep(model, keep, total)
-    span = _frame_span(frames, total, keep)
+    keep = checked_keep(model, keep, total)
+    span = frame_span(frames, total, keep)
     pieces, transcript_times = _transcript_pieces(model, transcript, total)
     condition = Conditioning(units, prompt, pieces, transcript_times, emotion,
-                             _timed_prompts(model, prompts, total))
+                             checked_timed_prompts(model, prompts, total))
     request = _request(model, Request(total, parts, span, keep))
     _check_cancel(cancel)
     report(0.03, "Preparing")
     generator = torch.Generator(device=model.device).manual_seed(int(seed))
     if model.masked is not None:
-        options = FillOptions(temperature=_temperature(temperature), guidance=guidance,
+        options = FillOptions(temperature=checked_temperature(temperature), guidance=guidance,
                               generator=generator)
         return model.masked.motion(condition, request, options, report,
                                    lambda: _check_cancel(cancel))
@@ -447,6 +231,35 @@ def generate(
 
     sampling = Sampling(temperature, top_k, top_p, generator)
     return generate_motion(model, condition, request, sampling, report, cancel, windowing)
+
+
+def _checked_model(model: BodyLanguageModel, progress: ProgressCallback | None,
+                   **arguments: Any) -> ProgressCallback:
+    """The checks made before anything else (runaway inputs, then the model); reports the start
+    through the returned callback."""
+    check_generate_arguments(**arguments)
+    if not isinstance(model, BodyLanguageModel):
+        raise BodyLanguageError(f"model must come from load_model, got {type(model).__name__}")
+    report = _monotonic(progress)
+    report(0.0, "Reading inputs")
+    return report
+
+
+def _checked_choices(model: BodyLanguageModel, parts: Iterable[str], emotion: str | None,
+                     prompt: str, transcript: str | None, seed: Any,
+                     guidance: Mapping[str, float] | None,
+                     ) -> tuple[tuple[str, ...], str | None, str, str | None]:
+    """(parts, emotion, prompt, transcript) checked, in the order generate has always checked
+    them, then the seed and the guidance strengths (named before any work)."""
+    parts = checked_parts(parts)
+    emotion = checked_emotion(model, emotion)
+    prompt = stripped_text(prompt, "prompt")
+    transcript = stripped_text(transcript, "transcript") or None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise BodyLanguageError(f"seed must be an integer, got {seed!r}")
+    if model.masked is not None:
+        FillOptions(guidance=guidance).strengths()
+    return parts, emotion, prompt, transcript
 
 
 def _request(model: BodyLanguageModel, request: Request) -> Request:
@@ -465,13 +278,13 @@ def _units_and_length(model: BodyLanguageModel, audio: Any, sample_rate: Any, du
         if duration is not None:
             raise BodyLanguageError("give either audio or a duration: with audio the motion "
                                     "lasts as long as the audio")
-        samples, rate = _audio_samples(audio, sample_rate)
+        samples, rate = audio_samples(audio, sample_rate)
         total = max(1, round(samples.size / rate * FPS))
         _check_cancel(cancel)
         report(0.01, "Reading audio")
         return np.asarray(model.audio_tokenizer.encode(samples, rate), dtype=np.int64), total
     if duration is not None:
-        return None, _frames_of_duration(duration)
+        return None, frames_of_duration(duration)
     if keep is not None:
         return None, keep.num_frames if isinstance(keep, Motion) else 0
     raise BodyLanguageError("give audio, or a duration in seconds for a text-only prompt")
@@ -485,13 +298,6 @@ def _transcript_pieces(model: BodyLanguageModel, transcript: str | None,
     # Without word timings the words are spread evenly over the clip, as in training.
     times = (np.arange(pieces.size) + 0.5) * (total / FPS) / max(pieces.size, 1)
     return pieces, times
-
-
-def _temperature(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
-            math.isfinite(value) and 0 <= value <= 10):
-        raise BodyLanguageError(f"temperature must be a number in 0..10, got {value!r}")
-    return float(value)
 
 
 def _monotonic(progress: ProgressCallback | None) -> ProgressCallback:
@@ -508,160 +314,6 @@ def _monotonic(progress: ProgressCallback | None) -> ProgressCallback:
 def _check_cancel(cancel: CancelCallback | None) -> None:
     if cancel is not None and cancel():
         raise GenerationCancelled("generation was cancelled")
-
-
-def _parts(parts: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(parts, str):
-        parts = (parts,)
-    try:
-        chosen = tuple(parts)
-    except TypeError:
-        raise BodyLanguageError(f"parts must be a list of {', '.join(PARTS)}") from None
-    unknown = [p for p in chosen if p not in PARTS]
-    if unknown:
-        raise BodyLanguageError(f"unknown body part {unknown[0]!r}; parts are {', '.join(PARTS)}")
-    if not chosen:
-        raise BodyLanguageError(f"parts is empty; choose some of {', '.join(PARTS)}")
-    if len(set(chosen)) != len(chosen):
-        raise BodyLanguageError(f"parts lists a part twice: {list(chosen)}")
-    return tuple(p for p in PARTS if p in chosen)
-
-
-def _emotion(model: BodyLanguageModel, emotion: str | None) -> str | None:
-    if emotion is None or emotion == "":
-        return None
-    if model.masked is not None:
-        if emotion not in model.emotions:
-            raise BodyLanguageError(f"unknown emotion {emotion!r}; the model knows "
-                                    f"{list(model.emotions)}")
-        return emotion
-    model.lm.vocab.emotion(emotion)  # raises, naming the known emotions
-    return emotion
-
-
-def _timed_prompts(model: BodyLanguageModel, prompts: Any, frames: int) -> tuple[TimedPrompt, ...]:
-    """Checked timed prompts in time order; seconds are clamped to the clip."""
-    if prompts is None or (isinstance(prompts, Sequence) and not isinstance(prompts, str)
-                           and len(prompts) == 0):
-        return ()
-    if isinstance(prompts, str) or not isinstance(prompts, Sequence):
-        raise BodyLanguageError("prompts must be a list of (text, start, end) with start and end "
-                                f"in seconds, got {type(prompts).__name__}")
-    if model.masked is None:
-        raise BodyLanguageError("timed prompts need a masked model; this model takes one prompt "
-                                "for the whole clip")
-    length = frames / model.fps
-    out = []
-    for index, item in enumerate(prompts):
-        if isinstance(item, str) or not isinstance(item, Sequence) or len(item) != 3:
-            raise BodyLanguageError(f"prompts[{index}] must be (text, start, end), got {item!r}")
-        text = _text(item[0], f"prompts[{index}] text")
-        check_text(text, f"prompts[{index}] text")
-        if not text:
-            raise BodyLanguageError(f"prompts[{index}] has no text")
-        start = _seconds(item[1], 0.0, f"prompts[{index}] start")
-        end = _seconds(item[2], length, f"prompts[{index}] end")
-        if not 0.0 <= start < length:
-            raise BodyLanguageError(f"prompts[{index}] ({text!r}) starts at {start:g} s, outside "
-                                    f"the clip's 0..{length:g} s")
-        if end <= start:
-            raise BodyLanguageError(f"prompts[{index}] ({text!r}) ends at {end:g} s, not after "
-                                    f"its start {start:g} s")
-        out.append(TimedPrompt(text, start, min(end, length)))
-    out.sort(key=lambda t: t.start)
-    for before, after in zip(out, out[1:], strict=False):
-        if after.start < before.end:
-            raise BodyLanguageError(f"prompts {before.text!r} ({before.start:g}-{before.end:g} s) "
-                                    f"and {after.text!r} ({after.start:g}-{after.end:g} s) "
-                                    "overlap")
-    return tuple(out)
-
-
-def _seconds(value: Any, default: float, name: str) -> float:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
-        raise BodyLanguageError(f"{name} must be a number of seconds, got {value!r}")
-    return float(value)
-
-
-def _text(value: str | None, name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BodyLanguageError(f"{name} must be text, got {type(value).__name__}")
-    return value.strip()
-
-
-def _audio_samples(audio: Any, sample_rate: Any) -> tuple[np.ndarray, int]:
-    if isinstance(audio, (str, os.PathLike)):
-        from core.io.audio import load_audio  # soundfile: only needed for files
-
-        return load_audio(audio, AudioTokenizer.sample_rate), AudioTokenizer.sample_rate
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer, float)) or (
-            sample_rate != int(sample_rate)):
-        raise BodyLanguageError(f"sample_rate must be a whole number of Hz, got {sample_rate!r}")
-    rate = int(sample_rate)
-    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
-        raise BodyLanguageError(f"sample_rate {rate} Hz is outside {MIN_SAMPLE_RATE}.."
-                                f"{MAX_SAMPLE_RATE} Hz")
-    try:
-        samples = np.asarray(audio)
-    except (TypeError, ValueError) as exc:
-        raise BodyLanguageError(f"audio is not an array of samples: {exc}") from None
-    if samples.ndim != 1:
-        raise BodyLanguageError(f"audio must be mono samples of shape (N,), got {samples.shape}")
-    if samples.size == 0:
-        raise BodyLanguageError("audio is empty (zero samples)")
-    if not np.issubdtype(samples.dtype, np.floating):
-        raise BodyLanguageError(f"audio samples must be floats in [-1, 1], got {samples.dtype}")
-    if not np.isfinite(samples).all():
-        bad = int(np.count_nonzero(~np.isfinite(samples)))
-        raise BodyLanguageError(f"audio holds {bad} NaN or infinite samples")
-    return samples.astype(np.float32, copy=False), rate
-
-
-def _frames_of_duration(duration: Any) -> int:
-    if isinstance(duration, bool) or not isinstance(duration, (int, float, np.number)) or not (
-            math.isfinite(duration) and duration > 0):
-        raise BodyLanguageError(f"duration must be a positive number of seconds, got "
-                                f"{duration!r}")
-    return max(1, round(float(duration) * FPS))
-
-
-def _keep(model: BodyLanguageModel, keep: Any, total: int) -> Motion | None:
-    if keep is None:
-        return None
-    if not isinstance(keep, Motion):
-        raise BodyLanguageError(f"keep must be a Motion, got {type(keep).__name__}")
-    if keep.face_space != model.face_space:
-        raise BodyLanguageError(f"keep has face space {keep.face_space!r}; the model writes "
-                                f"{model.face_space!r}")
-    if keep.fps != model.fps:
-        raise BodyLanguageError(f"keep is at {keep.fps} fps; the model writes {model.fps} fps "
-                                "(resample it with Motion.resample first)")
-    if keep.num_frames != total:
-        raise BodyLanguageError(f"keep has {keep.num_frames} frames; the output has {total} "
-                                f"(the audio's length at {model.fps:g} fps)")
-    return keep
-
-
-def _frame_span(frames: Any, total: int, keep: Motion | None) -> Span:
-    if frames is None:
-        return Span(0, total)
-    if keep is None:
-        raise BodyLanguageError("frames=(a, b) regenerates part of a kept motion: give keep too")
-    try:
-        a, b = frames
-    except (TypeError, ValueError):
-        raise BodyLanguageError(f"frames must be a pair (start, stop), got {frames!r}") from None
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in (a, b)):
-        raise BodyLanguageError(f"frames must be whole frame numbers, got {frames!r}")
-    if not 0 <= a < b <= total:
-        raise BodyLanguageError(f"frames ({a}, {b}) are out of range: need 0 <= start < stop <= "
-                                f"{total}")
-    return Span(int(a), int(b))
 
 
 def _kept_codes(model: BodyLanguageModel, request: Request) -> np.ndarray:
@@ -696,8 +348,8 @@ def predict_emotion(model: BodyLanguageModel, motion: Motion) -> dict[str, float
         probabilities = model.masked.emotion(motion)
         return {name: float(p) for name, p in zip(model.emotions, probabilities, strict=True)}
     from core.inference import RowBuilder, Task
+    from core.lm.batches import collate
     from core.lm.generate import score_tokens
-    from core.lm.tasks import collate
 
     codes = np.stack([np.asarray(c, np.int64) for c in tokenizer.tokenize(motion).values()],
                      axis=1)

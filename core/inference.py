@@ -41,6 +41,7 @@ from core.compose import (  # noqa: F401 (Conditioning, Request and compose are 
     edit_weights,
 )
 from core.errors import BodyLanguageError
+from core.lm.batches import collate
 from core.lm.dataset import AUDIO_PER_STEP, MOTION_STEPS_PER_SECOND
 from core.lm.generate import GenerationCancelled, generate_motion_codes
 from core.lm.tasks import (
@@ -48,7 +49,6 @@ from core.lm.tasks import (
     PART_WORDS,
     TEMPLATES,
     Example,
-    collate,
     encoder_input,
     prompt_ids,
 )

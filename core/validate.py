@@ -5,15 +5,18 @@ work that end in an unrelated message.
   check_generate_arguments  seed, prompt, transcript and how long the output would be
   check_motion_length       a motion handed to predict_emotion (or any per-frame work)
   check_seconds             one length in seconds against the one-hour limit
+  whole_sample_rate         a sample rate: a whole number of Hz in the range audio is read at
   check_model_folder        a model folder before anything in it is built: its JSON files, files
                             that lead outside it, the speech model the audio tokenizer names, and
                             the language model's config against the shapes of its weights
   check_inside              a path that must stay inside a folder (no "..", no escaping link)
   check_state_fits          a config against a checkpoint's tensor shapes, without allocating
+  unknown_fields            the keys of a stored config that its dataclass does not have
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable, Collection, Mapping
@@ -31,7 +34,9 @@ from core.errors import BodyLanguageError
 # already minutes of CPU work; far more is a typo or an attack that would exhaust memory.
 MAX_SECONDS = 3600.0
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-# core.api's manifest name; not imported, so this module loads without the API (no cycle).
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 192000  # what audio may be read, decoded or resampled at
+# A model folder's manifest (core/model_folder.py takes the name from here: this module must load
+# without torch or the model code).
 MANIFEST_NAME = "model.json"
 
 
@@ -99,6 +104,20 @@ def check_seconds(seconds: float, name: str, limit: float = MAX_SECONDS) -> None
     )
 
 
+def whole_sample_rate(sample_rate: Any) -> int:
+    """`sample_rate` as a whole number of Hz in [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE] (16000.0 is
+    fine), or an error."""
+    try:
+        whole = int(sample_rate)
+        valid = not isinstance(sample_rate, bool) and whole == sample_rate
+    except (TypeError, ValueError, OverflowError):
+        valid = False
+    if not valid or not MIN_SAMPLE_RATE <= whole <= MAX_SAMPLE_RATE:
+        raise BodyLanguageError(f"sample rate must be a whole number of Hz in "
+                                f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE}, got {sample_rate!r}")
+    return whole
+
+
 def check_motion_length(motion: Any, name: str = "motion") -> None:
     """A motion (anything with `num_frames` and `fps`) must last at most MAX_SECONDS."""
     frames, fps = getattr(motion, "num_frames", None), getattr(motion, "fps", None)
@@ -111,6 +130,12 @@ def _is_real_number(value: Any) -> bool:
 
 
 # --- model folders -------------------------------------------------------------------------------
+
+
+def unknown_fields(cls: type, values: Mapping[str, Any]) -> list[str]:
+    """The keys of `values` that are not fields of the dataclass `cls`, sorted: a stored config
+    that names one was written by other code."""
+    return sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
 
 
 def check_inside(path: str | os.PathLike, root: str | os.PathLike, what: str) -> Path:
@@ -128,7 +153,7 @@ def check_inside(path: str | os.PathLike, root: str | os.PathLike, what: str) ->
 def check_model_folder(path: str | os.PathLike) -> None:
     """Refuse a model folder whose files could hang, exhaust or mislead the loader, before any
     of it is built. A folder or manifest that is missing or of the wrong format is left to
-    `core.api.read_manifest`, whose messages say what to do."""
+    `core.model_folder.read_manifest`, whose messages say what to do."""
     from core.checkpoint import checkpoint_files, read_json
 
     folder = Path(path)
@@ -162,7 +187,8 @@ def _check_language_model(stem: Path) -> None:
     gigabytes are allocated."""
     from core.checkpoint import checkpoint_files, read_header
     from core.lm.config import LMConfig
-    from core.lm.model import CHECKPOINT_KIND, FORMAT_VERSION, TEXT_ROWS_KEY, MotionLanguageModel
+    from core.lm.lm_checkpoint import CHECKPOINT_KIND, FORMAT_VERSION, TEXT_ROWS_KEY
+    from core.lm.model import MotionLanguageModel
 
     config_path = checkpoint_files(stem).config
     if not config_path.is_file():

@@ -356,7 +356,7 @@ def _npz_arrays(path: object, what: str) -> dict[str, np.ndarray]:
 
 def _source_rate(value: np.ndarray, path: str) -> int:
     """The `sample_rate` of a samples npz as whole Hz within the model core's range."""
-    from core.api import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+    from core.validate import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
     if value.size != 1 or not (np.issubdtype(value.dtype, np.integer)
                                or np.issubdtype(value.dtype, np.floating)):

@@ -440,12 +440,12 @@ def test_bad_keep_and_frames_are_clear_errors(model, base):
 
 
 def test_default_folder_without_a_language_model_says_how_to_make_one(tmp_path, monkeypatch):
-    import core.api as api
+    import core.model_folder
 
     shipped = tmp_path / "default"
     shipped.mkdir()
     (shipped / "motion_tokenizer.json").write_text("{}")
-    monkeypatch.setattr(api, "DEFAULT_MODEL_DIR", shipped.resolve())
+    monkeypatch.setattr(core.model_folder, "DEFAULT_MODEL_DIR", shipped.resolve())
     with pytest.raises(BodyLanguageError, match="no trained language model yet.*train lm"):
         api.load_model()
 

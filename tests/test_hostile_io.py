@@ -22,7 +22,8 @@ import soundfile
 import core.corpus.build as build
 from core.cli import main
 from core.errors import BodyLanguageError
-from core.io.audio import MAX_RATE, MIN_RATE, load_audio, save_wav
+from core.io.audio import load_audio, save_wav
+from core.validate import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -411,7 +412,7 @@ def test_a_path_without_a_file_says_so(tmp_path, name, make, message):
     assert caught.value.path == str(path)
 
 
-@pytest.mark.parametrize("rate", [MIN_RATE, 44100, MAX_RATE])
+@pytest.mark.parametrize("rate", [MIN_SAMPLE_RATE, 44100, MAX_SAMPLE_RATE])
 def test_rates_at_and_inside_the_limits_load(tmp_path, rate):
     path = tmp_path / "edge.wav"
     soundfile.write(path, tone(rate), rate, subtype="PCM_16")
@@ -440,7 +441,8 @@ def test_a_streamed_wav_with_no_data_length_is_not_called_truncated(tmp_path):
 def test_the_rate_asked_for_has_the_same_limits(tmp_path, rate):
     path = tmp_path / "ok.wav"
     wav_bytes(path)
-    with pytest.raises(BodyLanguageError, match=f"{MIN_RATE}..{MAX_RATE}, got {rate}"):
+    range_then_value = f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE}, got {rate}"
+    with pytest.raises(BodyLanguageError, match=range_then_value):
         load_audio(path, rate)
     with pytest.raises(BodyLanguageError, match=f"got {rate}"):
         save_wav(tmp_path / "out.wav", tone()[:, 0], rate)

@@ -17,7 +17,7 @@ from core.lm import (
     generate_tokens,
     score_tokens,
 )
-from core.lm.model import TEXT_ROWS_KEY
+from core.lm.lm_checkpoint import TEXT_ROWS_KEY
 from core.skeleton import PARTS
 from core.tokenizers.text import minilm_dir
 from core.tokenizers.vocabulary import Vocabulary

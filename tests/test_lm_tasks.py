@@ -13,6 +13,7 @@ import torch
 from core.corpus.action_phrases import PHRASES
 from core.errors import BodyLanguageError
 from core.lm import IGNORE, MOTION_STEP, LMConfig, MotionLanguageModel
+from core.lm.batches import allowed_mask, collate
 from core.lm.config import MINILM_TEXT_SIZE
 from core.lm.dataset import (
     STEP_ALIGNMENT,
@@ -21,19 +22,14 @@ from core.lm.dataset import (
     random_window,
     save_split,
 )
+from core.lm.task_sampling import STAGE_WEIGHTS, TaskSampler, evaluation_examples, paired_subset
 from core.lm.tasks import (
     ELIGIBLE,
     POSTTRAIN_TASKS,
     PRETRAIN_TASKS,
-    STAGE_WEIGHTS,
     TEMPLATES,
     TaskContext,
-    TaskSampler,
-    allowed_mask,
     build_example,
-    collate,
-    evaluation_examples,
-    paired_subset,
 )
 from core.skeleton import PARTS
 from core.tokenizers.text import TextTokenizer

@@ -14,9 +14,9 @@ from core.tokenizers.motion_vqvae import (
     CHECKPOINT_KIND,
     MotionTokenizer,
     MotionVQVAE,
-    PartKinematics,
     part_config,
 )
+from core.tokenizers.part_kinematics import PartKinematics
 from core.train.motion_tokenizer import (
     STATE_NAME,
     TOKENIZER_NAME,

@@ -18,11 +18,11 @@ import soundfile
 from scipy.signal import resample_poly
 
 from core.errors import BodyLanguageError
+from core.validate import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, whole_sample_rate
 
 # The rates the model core accepts anywhere (the array path of core.api refuses the same): below
 # 8 kHz speech is unintelligible, above 192 kHz no recorder writes, and a header claiming 1 Hz or
 # 4 GHz is damage, which resampling would turn into nonsense or a huge allocation.
-MIN_RATE, MAX_RATE = 8000, 192000
 # The WAV data size that streaming writers (ffmpeg to a pipe) leave: "length unknown", not a
 # truncation.
 _UNKNOWN_WAV_SIZE = 0xFFFFFFFF
@@ -36,7 +36,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
 
     Channels are mixed down by their mean; other rates are resampled with a polyphase filter.
     """
-    sample_rate = _whole_rate(sample_rate)
+    sample_rate = whole_sample_rate(sample_rate)
     data, source_rate = _read(path)
     if data.shape[0] == 0:
         raise BodyLanguageError("holds no audio samples (zero length)", path)
@@ -55,7 +55,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = 16000) -> np.ndarray:
 
 def save_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> None:
     """Write `audio` (N,) mono or (N, C) float in [-1, 1] as a 16-bit PCM wav; louder is clipped."""
-    sample_rate = _whole_rate(sample_rate)
+    sample_rate = whole_sample_rate(sample_rate)
     samples = np.asarray(audio, dtype=np.float32)
     if samples.ndim not in (1, 2) or samples.shape[0] == 0 or samples.size == 0:
         raise BodyLanguageError(
@@ -74,7 +74,7 @@ def save_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> No
 
 def _read(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """All frames of the file as (N, channels) float32 and its rate, after checking that the
-    file is there, is audio, is whole, and has a rate in [MIN_RATE, MAX_RATE]."""
+    file is there, is audio, is whole, and has a rate in [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE]."""
     file = Path(path)
     if file.is_dir():
         raise BodyLanguageError("is a folder, not an audio file", path)
@@ -90,9 +90,10 @@ def _read(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     try:
         with soundfile.SoundFile(os.fspath(path)) as sound:
             rate = int(sound.samplerate)
-            if not MIN_RATE <= rate <= MAX_RATE:
+            if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
                 raise BodyLanguageError(
-                    f"sample rate {rate} Hz is outside {MIN_RATE}..{MAX_RATE} Hz", path)
+                    f"sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz",
+                    path)
             return sound.read(dtype="float32", always_2d=True), rate
     except soundfile.LibsndfileError as exc:
         raise BodyLanguageError(f"cannot decode audio: {_not_audio(exc)}", path) from None
@@ -112,8 +113,8 @@ def _not_audio(exc: soundfile.LibsndfileError) -> str:
 
 
 def _check_wav(path: str | os.PathLike, size: int) -> None:
-    """Refuse a RIFF WAV whose header declares a rate outside [MIN_RATE, MAX_RATE] or whose data
-    chunk claims more bytes than the file has after it; other files pass unread.
+    """Refuse a RIFF WAV whose header declares a rate outside [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE]
+    or whose data chunk claims more bytes than the file has after it; other files pass unread.
 
     libsndfile quietly reads what is there, so a half-copied file would pass as a shorter one,
     and it answers a 4 GHz rate with "SF_INFO struct incomplete", which names no cause.
@@ -131,9 +132,10 @@ def _check_wav(path: str | os.PathLike, size: int) -> None:
             (length,) = struct.unpack(order + "I", chunk[4:8])
             if chunk[:4] == b"fmt " and len(chunk) == 16:
                 (rate,) = struct.unpack(order + "I", chunk[12:16])
-                if not MIN_RATE <= rate <= MAX_RATE:
+                if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
                     raise BodyLanguageError(
-                        f"sample rate {rate} Hz is outside {MIN_RATE}..{MAX_RATE} Hz", path)
+                        f"sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz",
+                        path)
             if chunk[:4] == b"data":
                 held = size - position - 8
                 if length != _UNKNOWN_WAV_SIZE and length > held:
@@ -145,15 +147,3 @@ def _check_wav(path: str | os.PathLike, size: int) -> None:
             handle.seek(position)
 
 
-def _whole_rate(sample_rate: int) -> int:
-    """`sample_rate` as a whole number of Hz in [MIN_RATE, MAX_RATE] (16000.0 is fine), or an
-    error."""
-    try:
-        whole = int(sample_rate)
-        valid = not isinstance(sample_rate, bool) and whole == sample_rate
-    except (TypeError, ValueError, OverflowError):
-        valid = False
-    if not valid or not MIN_RATE <= whole <= MAX_RATE:
-        raise BodyLanguageError(f"sample rate must be a whole number of Hz in "
-                                f"{MIN_RATE}..{MAX_RATE}, got {sample_rate!r}")
-    return whole

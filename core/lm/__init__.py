@@ -3,6 +3,7 @@
 Importing this package loads torch but not transformers; building a model does.
 """
 
+from core.lm.batch_format import IGNORE, MOTION_STEP
 from core.lm.config import LMConfig
 from core.lm.generate import (
     GenerationCancelled,
@@ -10,7 +11,7 @@ from core.lm.generate import (
     generate_tokens,
     score_tokens,
 )
-from core.lm.model import IGNORE, MOTION_STEP, LMOutput, Memory, MotionLanguageModel
+from core.lm.model import LMOutput, Memory, MotionLanguageModel
 
 __all__ = [
     "IGNORE",

@@ -28,6 +28,7 @@ from typing import Any
 from core.errors import BodyLanguageError
 from core.skeleton import PARTS
 from core.tokenizers.vocabulary import Vocabulary
+from core.validate import unknown_fields
 
 MINILM_TEXT_SIZE = 30522  # WordPiece vocabulary of all-MiniLM-L6-v2 (vocab.txt)
 AUDIO_UNITS = 512  # core/tokenizers/audio.py default
@@ -172,11 +173,10 @@ class LMConfig:
         BodyLanguageError that names it."""
         if not isinstance(values, dict):
             raise BodyLanguageError(f"LM config must be a dict, got {type(values).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = unknown_fields(cls, values)
         if unknown:
             raise BodyLanguageError(f"LM config has unknown keys: {', '.join(unknown)}")
-        missing = sorted(known - set(values) - set(OPTIONAL_KEYS))
+        missing = sorted({f.name for f in fields(cls)} - set(values) - set(OPTIONAL_KEYS))
         if missing:
             raise BodyLanguageError(f"LM config lacks {', '.join(missing)}")
         return cls(**values)

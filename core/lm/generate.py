@@ -52,16 +52,13 @@ def generate_motion_codes(
 ) -> torch.Tensor:
     """Codes (B, steps, 4) int64 on CPU, PARTS order (face, hands, upper, lower).
 
-    `encoder_inputs`: the batch's encoder keys (see core/lm/model.py), one row per window.
+    `encoder_inputs`: the batch's encoder keys (see core/lm/batch_format.py), one row per window.
     `keep`: part -> (B, steps) codes (tensor or array) or None; a code >= 0 is forced at that step
     and returned unchanged, a negative value leaves that step to the model (frame edits, a carried-
     over prefix). Kept parts should also be in the encoder input, as the edit templates put them.
     `use_cache=False` recomputes the whole prefix at every step (slow; a check of the cache).
     """
-    _check_sampling(temperature, top_k, top_p)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise BodyLanguageError(f"steps must be a positive int, got {steps!r}")
-    model.check_decoder_length(steps)
+    _check_run(model, steps, "steps", temperature, top_k, top_p)
     with _evaluating(model):
         memory = model.encode(encoder_inputs)
         rows = memory.hidden.shape[0]
@@ -112,10 +109,7 @@ def generate_tokens(
     appear. A row ends at its first `<eos>` (kept in the output; `<eos>` must be allowed for that),
     later positions hold `<pad>`.
     """
-    _check_sampling(temperature, top_k, top_p)
-    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-        raise BodyLanguageError(f"max_len must be a positive int, got {max_len!r}")
-    model.check_decoder_length(max_len)
+    _check_run(model, max_len, "max_len", temperature, top_k, top_p)
     with _evaluating(model):
         memory = model.encode(encoder_inputs)
         rows = memory.hidden.shape[0]
@@ -192,6 +186,15 @@ def _with_aligned(
 def _check_cancel(cancel: CancelCallback | None) -> None:
     if cancel is not None and cancel():
         raise GenerationCancelled("generation was cancelled")
+
+
+def _check_run(model: MotionLanguageModel, length: Any, name: str, temperature: float,
+               top_k: int | None, top_p: float | None) -> None:
+    """The sampling settings and the output length (argument `name`), before any work."""
+    _check_sampling(temperature, top_k, top_p)
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise BodyLanguageError(f"{name} must be a positive int, got {length!r}")
+    model.check_decoder_length(length)
 
 
 def _check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 import torch
@@ -36,7 +36,7 @@ from core.checkpoint import CheckpointFiles, load_checkpoint, read_header, save_
 from core.errors import BodyLanguageError
 from core.lm.mouth import CHANNELS as MOUTH_CHANNELS
 from core.skeleton import PARTS
-from core.validate import check_state_fits
+from core.validate import check_state_fits, unknown_fields
 
 CHECKPOINT_KIND = "masked_lm"
 FORMAT_VERSION = 1
@@ -115,8 +115,7 @@ class MaskedConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> MaskedConfig:
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - names)
+        unknown = unknown_fields(cls, values)
         if unknown:
             raise BodyLanguageError(f"masked model config has unknown keys {unknown}")
         missing = sorted(n for n in ("codebook_sizes", "audio_units", "emotions")

@@ -2,32 +2,8 @@
 either motion (one position per time step, four part heads) or tokens (a head tied to the encoder's
 embedding table).
 
-Batch format (what `forward` reads; core/lm/tasks.py builds it). Every tensor is int64 unless said,
-B rows, S encoder positions, N decoder motion steps, M decoder tokens, V = vocabulary size:
-
-  encoder side (also what `encode` and core/lm/generate.py take as `encoder_inputs`)
-    "input_ids"        (B, S)  unified-vocabulary ids; MOTION_STEP (-1) at motion-step
-                       positions; padding positions may hold anything (they are masked out)
-    "attention_mask"   (B, S)  optional, bool or 0/1: 1 at real positions, 0 at padding
-    "motion_codes"     (B, S, 4)  needed when input_ids has MOTION_STEP: at those positions the
-                       code of each part in PARTS order (face, hands, upper, lower), or -1 where
-                       that part is not given (it then adds its `<part_mask>` embedding); values
-                       at other positions are ignored
-  decoder side, motion rows
-    "motion_targets"   (B, N, 4)  the window's codes per step and part, -100 where there is none
-                       (steps past a short window's end, parts the data lacks)
-    "motion_loss_mask" (B, N, 4)  bool, optional (default: motion_targets >= 0): which codes are
-                       trained. Codes present but not trained (kept parts of an edit) are still
-                       teacher-forced as decoder inputs, exactly as generation forces them.
-  decoder side, token rows
-    "token_targets"    (B, M)  unified ids to write, -100 to ignore; end with <eos> where the
-                       output has a free length (transcripts, captions)
-    "token_allowed"    (V,) or (B, V) bool, optional: the ids the softmax ranges over (e.g. only
-                       the eight emotions); use the same mask for `generate_tokens`
-A row is a motion row when its motion_loss_mask has a True entry and a token row when its
-token_targets have an id >= 0; each row must be exactly one. One batch may mix both kinds: the
-encoder runs once, the decoder once per kind. The loss is the mean over rows of each row's mean
-cross-entropy, so a one-token emotion row weighs as much as a 75-step motion row.
+The batch format (what `forward` reads) is described in core/lm/batch_format.py; the
+checkpoint format in core/lm/lm_checkpoint.py.
 
 Decoder, motion mode: input at step 0 is the `<motion>` embedding, at step t the sum of step t-1's
 four part-code embeddings (from the same table the encoder reads), plus (config `aligned_memory`)
@@ -41,34 +17,30 @@ Token mode: input `<bos>` then the previous token; logits = (transformed hidden)
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-import numpy as np
-import safetensors
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.checkpoint import CheckpointFiles, load_checkpoint, read_header, save_checkpoint
+from core.checkpoint import CheckpointFiles
 from core.errors import BodyLanguageError
+from core.lm.batch_format import (
+    IGNORE,
+    MOTION_STEP,
+    Batch,
+    checked_encoder_inputs,
+    checked_motion_targets,
+    checked_token_targets,
+)
 from core.lm.config import LMConfig
+from core.lm.lm_checkpoint import load_language_model, save_language_model
 from core.skeleton import PARTS
-from core.tokenizers.text import MINILM_DISTRIBUTION, load_minilm_model, minilm_dir
-
-CHECKPOINT_KIND = "lm"
-FORMAT_VERSION = 1
-MOTION_STEP = -1  # input_ids value at an encoder position that holds one motion time step
-IGNORE = -100  # target value that is not trained
-TEXT_ROWS_KEY = "encoder.embeddings.word_embeddings.text_weight"
-_MINILM_WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
-
-Batch = Mapping[str, Any]
+from core.tokenizers.text import load_minilm_model, minilm_dir
 
 
 class Memory(NamedTuple):
@@ -209,7 +181,7 @@ class MotionLanguageModel(nn.Module):
 
     def encode(self, inputs: Batch) -> Memory:
         """Run the encoder on `inputs` ("input_ids", optional "attention_mask", "motion_codes")."""
-        input_ids, mask, motion_codes = _encoder_tensors(inputs, self.vocab, self.device)
+        input_ids, mask, motion_codes = checked_encoder_inputs(inputs, self.vocab, self.device)
         if input_ids.shape[1] > self.config.encoder_max_positions:
             raise BodyLanguageError(
                 f"encoder input has {input_ids.shape[1]} positions, the model has "
@@ -332,8 +304,8 @@ class MotionLanguageModel(nn.Module):
         """The training loss of a batch (format in the module docstring)."""
         memory = self.encode(batch)
         rows = memory.hidden.shape[0]
-        motion = _motion_targets(batch, rows, self.part_sizes, self.device)
-        tokens = _token_targets(batch, rows, self.vocab.size, self.device)
+        motion = checked_motion_targets(batch, rows, self.part_sizes, self.device)
+        tokens = checked_token_targets(batch, rows, self.vocab.size, self.device)
         motion_rows = motion[1].flatten(1).any(1) if motion else _no_rows(rows, self.device)
         token_rows = (tokens[0] >= 0).any(1) if tokens else _no_rows(rows, self.device)
         both, neither = motion_rows & token_rows, ~(motion_rows | token_rows)
@@ -418,46 +390,15 @@ class MotionLanguageModel(nn.Module):
         self, path: str | os.PathLike, dtype: torch.dtype = torch.float16,
         metadata: Mapping[str, Any] | None = None,
     ) -> CheckpointFiles:
-        """Write a checkpoint (kind "lm", format 1), floating weights as `dtype`. Frozen MiniLM
-        word-piece rows are referenced by package name and SHA-256, not stored."""
-        state = self.state_dict()
-        extra = dict(metadata or {})
-        if self.config.freeze_text_embeddings:
-            rows = state.pop(TEXT_ROWS_KEY)
-            extra["text_embeddings"] = {"source": MINILM_DISTRIBUTION, "sha256": _sha256(rows)}
-        tensors = {name: t.to(dtype) if t.is_floating_point() else t for name, t in state.items()}
-        return save_checkpoint(path, CHECKPOINT_KIND, self.config.to_dict(), tensors,
-                               FORMAT_VERSION, extra)
+        """Write a checkpoint (core/lm/lm_checkpoint.py), floating weights as `dtype`."""
+        return save_language_model(self, path, dtype, metadata)
 
     @classmethod
     def load(
         cls, path: str | os.PathLike, device: str | torch.device = "cpu"
     ) -> MotionLanguageModel:
         """The model of a checkpoint written by `save`, in float32, in eval mode, on `device`."""
-        stored, tensors = load_checkpoint(path, CHECKPOINT_KIND, FORMAT_VERSION)
-        config = LMConfig.from_dict(stored)
-        with _skipped_initialisation():  # every weight is overwritten below
-            model = cls(config, pretrained=False)
-        state = {name: t.float() if t.is_floating_point() else t for name, t in tensors.items()}
-        if config.freeze_text_embeddings:
-            reference = read_header(path).metadata.get("text_embeddings", {})
-            rows = _minilm_word_embeddings()
-            if _sha256(rows) != reference.get("sha256"):
-                raise BodyLanguageError(
-                    f"the model was trained with other word embeddings than the installed "
-                    f"{MINILM_DISTRIBUTION} holds (reinstall the version it was trained with)",
-                    path,
-                )
-            state[TEXT_ROWS_KEY] = rows
-        expected = set(model.state_dict())
-        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
-        if missing or unexpected:
-            raise BodyLanguageError(
-                f"checkpoint does not fit the model: missing {missing[:5]}, unexpected "
-                f"{unexpected[:5]}", path
-            )
-        model.load_state_dict(state)
-        return model.to(device).eval()
+        return load_language_model(cls, path, device)
 
 
 # --- construction helpers -------------------------------------------------------------------
@@ -483,14 +424,6 @@ def _bert_config(config: LMConfig, side: str) -> Any:
         add_cross_attention=decoder,
         attn_implementation="sdpa",
     )
-
-
-def _skipped_initialisation() -> contextlib.AbstractContextManager:
-    try:
-        from transformers.modeling_utils import no_init_weights
-    except ImportError:  # moved in some transformers version: initialising is only slower
-        return contextlib.nullcontext()
-    return no_init_weights()
 
 
 def _load_minilm(config: LMConfig) -> nn.Module:
@@ -546,131 +479,6 @@ def _warm_start_decoder(decoder: nn.Module, encoder: nn.Module, config: LMConfig
             embeddings.token_type_embeddings.weight[:1]
         )
         decoder.embeddings.LayerNorm.load_state_dict(embeddings.LayerNorm.state_dict())
-
-
-def _minilm_word_embeddings() -> torch.Tensor:
-    path = minilm_dir() / "model.safetensors"
-    try:
-        with safetensors.safe_open(str(path), framework="pt", device="cpu") as handle:
-            return handle.get_tensor(_MINILM_WORD_EMBEDDINGS).float()
-    except (OSError, safetensors.SafetensorError, KeyError) as exc:
-        raise BodyLanguageError(f"cannot read MiniLM's word embeddings: {exc}", path) from None
-
-
-def _sha256(tensor: torch.Tensor) -> str:
-    array = tensor.detach().to("cpu", torch.float32).contiguous().numpy()
-    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
-
-
-# --- batch checks ---------------------------------------------------------------------------
-
-
-def _as_long(value: Any, name: str, device: torch.device) -> torch.Tensor:
-    tensor = torch.as_tensor(value, device=device)
-    if tensor.dtype == torch.bool or tensor.is_floating_point() or tensor.is_complex():
-        raise BodyLanguageError(f"{name} must hold integers, got {tensor.dtype}")
-    return tensor.long()
-
-
-def _encoder_tensors(
-    inputs: Batch, vocab: Any, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    if not isinstance(inputs, Mapping) or "input_ids" not in inputs:
-        raise BodyLanguageError("encoder inputs need an 'input_ids' tensor (B, S)")
-    input_ids = _as_long(inputs["input_ids"], "input_ids", device)
-    if input_ids.dim() != 2 or input_ids.shape[1] == 0:
-        raise BodyLanguageError(
-            f"input_ids must be (B, S) with S > 0, got {tuple(input_ids.shape)}"
-        )
-    mask = inputs.get("attention_mask")
-    if mask is not None:
-        mask = torch.as_tensor(mask, device=device).long()
-        if mask.shape != input_ids.shape:
-            raise BodyLanguageError(
-                f"attention_mask is {tuple(mask.shape)}, input_ids {tuple(input_ids.shape)}"
-            )
-        if not mask.any(1).all():
-            raise BodyLanguageError("a row of attention_mask has no real position")
-    real = input_ids if mask is None else input_ids[mask.bool()]
-    bad = real[(real != MOTION_STEP) & ((real < 0) | (real >= vocab.size))]
-    if bad.numel():
-        raise BodyLanguageError(
-            f"input id {int(bad[0])} is outside the vocabulary (0..{vocab.size - 1}, or "
-            f"{MOTION_STEP} for a motion step)"
-        )
-    codes = inputs.get("motion_codes")
-    steps = input_ids == MOTION_STEP
-    if codes is None:
-        if steps.any():
-            raise BodyLanguageError("input_ids has motion steps but the batch has no motion_codes")
-        return input_ids, mask, None
-    codes = _as_long(codes, "motion_codes", device)
-    if codes.shape != (*input_ids.shape, len(PARTS)):
-        raise BodyLanguageError(
-            f"motion_codes must be {(*input_ids.shape, len(PARTS))}, got {tuple(codes.shape)}"
-        )
-    _check_codes(codes[steps], "motion_codes", vocab)
-    # Positions that are not motion steps may hold anything; make them harmless for the lookup.
-    return input_ids, mask, torch.where(steps.unsqueeze(-1), codes, -1)
-
-
-def _check_codes(codes: torch.Tensor, name: str, vocab: Any) -> None:
-    for index, part in enumerate(PARTS):
-        column = codes[..., index]
-        over = column[column >= vocab.part_codes[part]]
-        if over.numel():
-            raise BodyLanguageError(
-                f"{name}: {part} code {int(over[0])} is outside 0..{vocab.part_codes[part] - 1}"
-            )
-
-
-def _motion_targets(
-    batch: Batch, rows: int, sizes: Sequence[int], device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    if batch.get("motion_targets") is None:
-        return None
-    targets = _as_long(batch["motion_targets"], "motion_targets", device)
-    if targets.dim() != 3 or targets.shape[0] != rows or targets.shape[2] != len(PARTS):
-        raise BodyLanguageError(
-            f"motion_targets must be ({rows}, N, {len(PARTS)}), got {tuple(targets.shape)}"
-        )
-    for index, part in enumerate(PARTS):
-        if (targets[..., index] >= sizes[index]).any():
-            raise BodyLanguageError(f"motion_targets: a {part} code is >= {sizes[index]}")
-    loss_mask = batch.get("motion_loss_mask")
-    if loss_mask is None:
-        loss_mask = targets >= 0
-    else:
-        loss_mask = torch.as_tensor(loss_mask, device=device)
-        if loss_mask.dtype != torch.bool or loss_mask.shape != targets.shape:
-            raise BodyLanguageError(
-                f"motion_loss_mask must be bool {tuple(targets.shape)}, got "
-                f"{loss_mask.dtype} {tuple(loss_mask.shape)}"
-            )
-        if (loss_mask & (targets < 0)).any():
-            raise BodyLanguageError("motion_loss_mask trains an entry whose motion_target is -100")
-    return targets, loss_mask
-
-
-def _token_targets(
-    batch: Batch, rows: int, vocab_size: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor | None] | None:
-    if batch.get("token_targets") is None:
-        return None
-    targets = _as_long(batch["token_targets"], "token_targets", device)
-    if targets.dim() != 2 or targets.shape[0] != rows:
-        raise BodyLanguageError(f"token_targets must be ({rows}, M), got {tuple(targets.shape)}")
-    if ((targets >= vocab_size) | ((targets < 0) & (targets != IGNORE))).any():
-        raise BodyLanguageError(f"token_targets must be ids 0..{vocab_size - 1} or {IGNORE}")
-    allowed = batch.get("token_allowed")
-    if allowed is not None:
-        allowed = torch.as_tensor(allowed, device=device)
-        if allowed.dtype != torch.bool or allowed.shape not in ((vocab_size,), (rows, vocab_size)):
-            raise BodyLanguageError(
-                f"token_allowed must be bool ({vocab_size},) or ({rows}, {vocab_size}), got "
-                f"{allowed.dtype} {tuple(allowed.shape)}"
-            )
-    return targets, allowed
 
 
 def _no_rows(rows: int, device: torch.device) -> torch.Tensor:

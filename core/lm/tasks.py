@@ -1,7 +1,8 @@
-"""Training tasks of the motion language model: instruction templates, one example per task from a
-window of a tokenized clip, a weighted task sampler per training stage, and batch collation.
+"""Training tasks of the motion language model: instruction templates and one example per task
+from a window of a tokenized clip (core/lm/task_sampling.py draws them per training stage,
+core/lm/batches.py pads them into the model's batch).
 
-Encoder input of every example (the model's batch format is in core/lm/model.py):
+Encoder input of every example (the model's batch format is in core/lm/batch_format.py):
 
     <task_T>  <text> prompt pieces [<sep> transcript pieces] </text>
               [<emotion> e </emotion>]  [<audio> units </audio>]  [<motion> steps </motion>]
@@ -31,14 +32,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from core.errors import BodyLanguageError
+from core.lm.batch_format import IGNORE, MOTION_STEP
 from core.lm.config import FRAMING_POSITIONS
-from core.lm.dataset import ClipWindow, TokenizedClip, audio_units_for, random_window, window_steps
-from core.lm.model import IGNORE, MOTION_STEP
+from core.lm.dataset import ClipWindow, TokenizedClip, audio_units_for, window_steps
 from core.skeleton import PARTS
-from core.tokenizers.vocabulary import TASKS, Vocabulary
+from core.tokenizers.vocabulary import Vocabulary
 
 PRETRAIN_TASKS: tuple[str, ...] = (
     "upper_to_lower", "body_to_hands", "body_to_face", "audio_to_text", "motion_inbetween",
@@ -47,21 +47,6 @@ POSTTRAIN_TASKS: tuple[str, ...] = (
     "audio_to_motion", "text_to_motion", "audio_text_to_motion", "transcript_audio_to_motion",
     "emotion_to_motion", "motion_to_emotion", "edit_part", "edit_frames",
 )
-STAGES: tuple[str, ...] = ("pretrain", "posttrain")
-STAGE_WEIGHTS: dict[str, dict[str, float]] = {
-    "pretrain": {task: 1.0 for task in PRETRAIN_TASKS},
-    # Speech-driven full-body motion is the product's main use: it gets the largest share.
-    "posttrain": {
-        "audio_to_motion": 3.0,
-        "text_to_motion": 2.0,
-        "audio_text_to_motion": 1.5,
-        "transcript_audio_to_motion": 1.0,
-        "emotion_to_motion": 1.0,
-        "motion_to_emotion": 1.0,
-        "edit_part": 1.0,
-        "edit_frames": 1.0,
-    },
-}
 PART_WORDS = {"face": "face", "hands": "hands", "upper": "upper body", "lower": "lower body"}
 EMOTION_WORDS: dict[str, tuple[str, str]] = {  # emotion -> (adjective, noun)
     "neutral": ("calm", "calm"),
@@ -515,188 +500,3 @@ def build_example(
             f"clip {window.clip.id} has unknown emotion {window.clip.emotion!r}"
         )
     return BUILDERS[task](_Builder(ctx, window, rng, heldout))
-
-
-# --- sampling -------------------------------------------------------------------------------------
-
-
-def paired_subset(clips: Sequence[TokenizedClip], fraction: float, seed: int = 0) -> set[str]:
-    """The ids of a fixed, seeded `fraction` of the clips (at least one): the paired data a
-    data-efficiency run may use. Smaller fractions are subsets of larger ones."""
-    if not 0.0 < fraction <= 1.0:
-        raise BodyLanguageError(f"data_fraction must be in (0, 1], got {fraction!r}")
-    ids = sorted(c.id for c in clips)
-    order = np.random.default_rng([seed, 0xDA7A]).permutation(len(ids))
-    keep = max(1, int(round(fraction * len(ids)))) if ids else 0
-    return {ids[i] for i in order[:keep]}
-
-
-class TaskSampler:
-    """Draws examples of a stage's task mix, deterministically from (seed, step, row).
-
-    A task is drawn by weight (tasks no clip can make are left out), then a clip that can make it
-    (longer clips more often: they hold more windows), then a random aligned window. Only clips
-    of the training splits are accepted, so held-out voices, sentence templates and action
-    phrasings of the test split never enter training.
-    """
-
-    def __init__(
-        self,
-        clips: Sequence[TokenizedClip],
-        ctx: TaskContext,
-        stage: str,
-        weights: Mapping[str, float] | None = None,
-        data_fraction: float = 1.0,
-        seed: int = 0,
-        splits: Sequence[str] = ("train",),
-    ) -> None:
-        if stage not in STAGES:
-            raise BodyLanguageError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
-        foreign = [c.id for c in clips if c.split not in splits]
-        if foreign:
-            raise BodyLanguageError(
-                f"training clips must come from the {'/'.join(splits)} split; {foreign[0]} and "
-                f"{len(foreign) - 1} more do not"
-            )
-        weights = dict(STAGE_WEIGHTS[stage] if weights is None else weights)
-        unknown = sorted(set(weights) - set(BUILDERS))
-        if unknown:
-            raise BodyLanguageError(f"unknown tasks in weights: {', '.join(unknown)}")
-        self.clips, self.ctx, self.stage, self.seed = list(clips), ctx, stage, seed
-        subset = paired_subset(self.clips, data_fraction, seed) if stage == "posttrain" else None
-        self.eligible: dict[str, np.ndarray] = {}
-        for task, weight in weights.items():
-            if weight <= 0:
-                continue
-            indices = [i for i, c in enumerate(self.clips) if ELIGIBLE[task](c)
-                       and (subset is None or c.id in subset)
-                       and (task not in ("emotion_to_motion", "motion_to_emotion")
-                            or c.emotion in ctx.vocab.emotions)]
-            if indices:
-                self.eligible[task] = np.asarray(indices)
-        if not self.eligible:
-            raise BodyLanguageError(f"no clip can make any task of the {stage} stage")
-        self.tasks = tuple(self.eligible)
-        raw = np.asarray([weights[t] for t in self.tasks], dtype=np.float64)
-        self.task_probabilities = raw / raw.sum()
-        self._clip_probabilities = {
-            task: _by_length([self.clips[i] for i in indices])
-            for task, indices in self.eligible.items()
-        }
-        self._stage_code = STAGES.index(stage)
-
-    def example(self, step: int, row: int) -> Example:
-        rng = np.random.default_rng([self.seed, self._stage_code, step, row])
-        task = self.tasks[int(rng.choice(len(self.tasks), p=self.task_probabilities))]
-        indices = self.eligible[task]
-        clip = self.clips[int(indices[rng.choice(len(indices),
-                                                 p=self._clip_probabilities[task])])]
-        return build_example(task, random_window(clip, self.ctx.window_steps, rng), self.ctx, rng)
-
-    def batch(self, step: int, rows: Sequence[int]) -> list[Example]:
-        """Rows `rows` of step `step`'s global batch (a data-parallel rank asks for its share)."""
-        return [self.example(step, row) for row in rows]
-
-
-def evaluation_examples(
-    clips: Sequence[TokenizedClip],
-    ctx: TaskContext,
-    tasks: Sequence[str] = TASKS,
-    per_task: int = 8,
-    seed: int = 0,
-    heldout: bool = True,
-) -> dict[str, list[Example]]:
-    """A fixed set of examples per task from `clips` (the test split), phrased with held-out
-    templates; tasks no clip can make are left out."""
-    out: dict[str, list[Example]] = {}
-    for task_index, task in enumerate(tasks):
-        eligible = [c for c in clips if ELIGIBLE[task](c) and (
-            task not in ("emotion_to_motion", "motion_to_emotion")
-            or c.emotion in ctx.vocab.emotions)]
-        if not eligible:
-            continue
-        examples = []
-        for i in range(per_task):
-            rng = np.random.default_rng([seed, task_index, i, 0xE7A1])
-            clip = eligible[i % len(eligible)]
-            window = random_window(clip, ctx.window_steps, rng)
-            examples.append(build_example(task, window, ctx, rng, heldout=heldout))
-        out[task] = examples
-    return out
-
-
-def _by_length(clips: Sequence[TokenizedClip]) -> np.ndarray:
-    # Clips longer than a window count for the windows they hold; shorter ones for one.
-    weights = np.asarray([max(c.steps, 1) for c in clips], dtype=np.float64)
-    return weights / weights.sum()
-
-
-# --- batches --------------------------------------------------------------------------------------
-
-
-def collate(examples: Sequence[Example], vocab: Vocabulary) -> dict[str, torch.Tensor]:
-    """Pad examples into the model's batch (core/lm/model.py): encoder rows padded with <pad>
-    (attention_mask 0), motion rows padded with IGNORE steps, token rows with IGNORE; a row of
-    one kind gets IGNORE/False everywhere on the other kind's targets."""
-    if not examples:
-        raise BodyLanguageError("cannot collate an empty batch")
-    rows = len(examples)
-    parts = len(PARTS)
-    length = max(len(e.input_ids) for e in examples)
-    pad = vocab.special("<pad>")
-    input_ids = np.full((rows, length), pad, dtype=np.int64)
-    attention = np.zeros((rows, length), dtype=np.int64)
-    codes = np.full((rows, length, parts), -1, dtype=np.int64)
-    for row, example in enumerate(examples):
-        n = len(example.input_ids)
-        input_ids[row, :n] = example.input_ids
-        attention[row, :n] = 1
-        codes[row, :n] = example.motion_codes
-    batch = {
-        "input_ids": torch.from_numpy(input_ids),
-        "attention_mask": torch.from_numpy(attention),
-        "motion_codes": torch.from_numpy(codes),
-    }
-    motion_rows = [e for e in examples if e.is_motion]
-    if motion_rows:
-        steps = max(len(e.motion_targets) for e in motion_rows)
-        targets = np.full((rows, steps, parts), IGNORE, dtype=np.int64)
-        mask = np.zeros((rows, steps, parts), dtype=bool)
-        for row, example in enumerate(examples):
-            if example.is_motion:
-                n = len(example.motion_targets)
-                targets[row, :n] = example.motion_targets
-                mask[row, :n] = example.motion_loss_mask
-        batch["motion_targets"] = torch.from_numpy(targets)
-        batch["motion_loss_mask"] = torch.from_numpy(mask)
-    token_rows = [e for e in examples if e.token_targets is not None]
-    if token_rows:
-        width = max(len(e.token_targets) for e in token_rows)
-        targets = np.full((rows, width), IGNORE, dtype=np.int64)
-        allowed = np.ones((rows, vocab.size), dtype=bool)
-        for row, example in enumerate(examples):
-            if example.token_targets is not None:
-                targets[row, :len(example.token_targets)] = example.token_targets
-                allowed[row] = allowed_mask(vocab, example.token_allowed)
-        batch["token_targets"] = torch.from_numpy(targets)
-        batch["token_allowed"] = torch.from_numpy(allowed)
-    return batch
-
-
-_ALLOWED_CACHE: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
-
-
-def allowed_mask(vocab: Vocabulary, allowed: Sequence[str]) -> np.ndarray:
-    """(V,) bool over the named vocabulary blocks ("text", "emotion", ...) and special tokens
-    ("<eos>"); the same mask generation must use for the task's output."""
-    key = (hash(vocab), tuple(allowed))
-    mask = _ALLOWED_CACHE.get(key)
-    if mask is None:
-        blocks = [name for name in allowed if not name.startswith("<")]
-        mask = vocab.mask(*blocks) if blocks else np.zeros(vocab.size, dtype=bool)
-        for name in allowed:
-            if name.startswith("<"):
-                mask[vocab.special(name)] = True
-        mask.setflags(write=False)
-        _ALLOWED_CACHE[key] = mask
-    return mask

@@ -25,6 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import butter, resample_poly, sosfilt
 
 from core.errors import BodyLanguageError
+from core.validate import whole_sample_rate
 
 SAMPLE_RATE = 16000
 FRAME_RATE = 25
@@ -33,7 +34,6 @@ SUBFRAMES = 4  # 10 ms sub-frames per frame for the spectrum
 SUB_HOP = HOP // SUBFRAMES  # 160
 WINDOW = 400  # 25 ms analysis window for the spectrum
 N_FFT = 512
-MIN_RATE, MAX_RATE = 8000, 192000
 
 TARGET_DB = -23.0  # gated mean power after normalisation, dB re full scale
 MAX_GAIN_DB = 60.0  # never lift near-silence by more than this
@@ -108,7 +108,7 @@ def prepare_audio(audio: np.ndarray, sample_rate: int) -> PreparedAudio:
     input and for rates outside 8-192 kHz.
     """
     mono = _mono(audio)
-    rate = _check_rate(sample_rate)
+    rate = whole_sample_rate(sample_rate)
     frames = frame_count(mono.size, rate)
     if rate != SAMPLE_RATE:
         common = math.gcd(rate, SAMPLE_RATE)
@@ -320,20 +320,6 @@ def _mono(audio: np.ndarray) -> np.ndarray:
         bad = int(np.count_nonzero(~np.isfinite(samples)))
         raise BodyLanguageError(f"audio holds {bad} NaN or infinite samples")
     return samples
-
-
-def _check_rate(sample_rate: int) -> int:
-    try:
-        rate = int(sample_rate)
-        valid = not isinstance(sample_rate, bool) and rate == sample_rate
-    except (TypeError, ValueError, OverflowError):
-        valid = False
-    if not valid or not MIN_RATE <= rate <= MAX_RATE:
-        raise BodyLanguageError(
-            f"sample rate must be a whole number of Hz in [{MIN_RATE}, {MAX_RATE}], "
-            f"got {sample_rate!r}"
-        )
-    return rate
 
 
 _cache: dict[object, np.ndarray] = {}

@@ -3,7 +3,8 @@
 One `MotionVQVAE` per body part: a 1-D temporal conv encoder (two stride-2 stages, x4 fewer time
 steps) with dilated residual blocks, a vector quantiser whose codebook follows the encoder outputs
 by exponential moving averages (with restarts of codes that went unused), and a mirror-image
-decoder.
+decoder (the layers are in core/tokenizers/vqvae_layers.py, the kinematics of the body parts'
+position loss in core/tokenizers/part_kinematics.py).
 The model keeps its part's feature normalisation as buffers, so `encode` takes and `decode` returns
 features in their own units (see core/tokenizers/motion_features.py).
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -31,13 +32,8 @@ from core.checkpoint import checkpoint_files, load_checkpoint, save_checkpoint
 from core.errors import BodyLanguageError
 from core.face_spaces import channel_names
 from core.motion import Motion
-from core.rotations import rot6d_to_matrix
 from core.skeleton import (
-    PARENTS,
-    PART_JOINTS,
     PARTS,
-    default_rest_offsets,
-    positions_from_offsets,
 )
 from core.tokenizers.motion_features import (
     FeatureStats,
@@ -46,11 +42,18 @@ from core.tokenizers.motion_features import (
     motion_features,
     rotation_dim,
 )
-from core.validate import check_state_fits
+from core.tokenizers.part_kinematics import PartKinematics
+from core.tokenizers.vqvae_layers import (
+    DOWNSAMPLE_STAGES,
+    Decoder,
+    Encoder,
+    VectorQuantizer,
+    receptive_half_width,
+)
+from core.validate import check_state_fits, unknown_fields
 
 CHECKPOINT_KIND = "motion_tokenizer"
 FORMAT_VERSION = 1
-DOWNSAMPLE_STAGES = 2  # two stride-2 stages: 4 frames per token
 FRAMES_PER_TOKEN = 2**DOWNSAMPLE_STAGES
 
 
@@ -83,224 +86,10 @@ class MotionVQVAEConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> MotionVQVAEConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = unknown_fields(cls, values)
         if unknown:
             raise BodyLanguageError(f"unknown motion VQ-VAE config keys {unknown}")
         return cls(**values)
-
-
-# --- network ------------------------------------------------------------------------------------
-
-
-class ResidualBlock(nn.Module):
-    """x + conv1x1(relu(dilated conv3(relu(x)))): widens the time span seen without pooling."""
-
-    def __init__(self, width: int, dilation: int) -> None:
-        super().__init__()
-        self.dilated = nn.Conv1d(width, width, 3, padding=dilation, dilation=dilation)
-        self.mix = nn.Conv1d(width, width, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.mix(F.relu(self.dilated(F.relu(x))))
-
-
-def _residual_stack(width: int, depth: int, growth: int, reverse: bool) -> list[nn.Module]:
-    dilations = [growth**i for i in range(depth)]
-    return [ResidualBlock(width, d) for d in (reversed(dilations) if reverse else dilations)]
-
-
-class Encoder(nn.Module):
-    def __init__(self, config: MotionVQVAEConfig) -> None:
-        super().__init__()
-        width = config.width
-        layers: list[nn.Module] = [nn.Conv1d(config.input_dim, width, 3, padding=1), nn.ReLU()]
-        for _ in range(DOWNSAMPLE_STAGES):
-            layers.append(nn.Conv1d(width, width, 4, stride=2, padding=1))
-            layers += _residual_stack(width, config.depth, config.dilation_growth, reverse=False)
-        layers.append(nn.Conv1d(width, config.code_dim, 3, padding=1))
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
-
-
-class Decoder(nn.Module):
-    def __init__(self, config: MotionVQVAEConfig) -> None:
-        super().__init__()
-        width = config.width
-        layers: list[nn.Module] = [nn.Conv1d(config.code_dim, width, 3, padding=1), nn.ReLU()]
-        for _ in range(DOWNSAMPLE_STAGES):
-            layers += _residual_stack(width, config.depth, config.dilation_growth, reverse=True)
-            layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
-            layers.append(nn.Conv1d(width, width, 3, padding=1))
-        layers += [nn.Conv1d(width, width, 3, padding=1), nn.ReLU(),
-                   nn.Conv1d(width, config.input_dim, 3, padding=1)]
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)
-
-
-def receptive_half_width(stack: nn.Module) -> float:
-    """How far (in the stack's input steps) one output can see to either side.
-
-    Walks the convolutions in order: each widens the field by (kernel - 1) * dilation of its own
-    steps, and strides/upsampling change how many input steps one of its steps spans. Residual
-    blocks count their conv path, the wider one.
-    """
-    span, step = 0.0, 1.0
-    for module in stack.modules():
-        if isinstance(module, nn.Conv1d):
-            span += (module.kernel_size[0] - 1) * module.dilation[0] * step
-            step *= module.stride[0]
-        elif isinstance(module, nn.Upsample):
-            step /= float(module.scale_factor)
-    return span / 2.0
-
-
-class VectorQuantizer(nn.Module):
-    """Nearest-code lookup with an EMA-updated codebook and restarts of dead codes.
-
-    The codebook is not trained by gradients: each training step moves every code towards the mean
-    of the encoder outputs assigned to it (exponential moving average). A code that no output chose
-    for `dead_code_steps` steps is moved onto a random encoder output of the batch, so codes do not
-    die and the codebook stays in use. The first training batch initialises the codebook.
-    """
-
-    def __init__(self, codebook_size: int, code_dim: int, decay: float, dead_code_steps: int):
-        super().__init__()
-        self.codebook_size = codebook_size
-        self.decay = decay
-        self.dead_code_steps = dead_code_steps
-        self.register_buffer("codebook", torch.zeros(codebook_size, code_dim))
-        self.register_buffer("ema_sum", torch.zeros(codebook_size, code_dim))
-        self.register_buffer("ema_count", torch.zeros(codebook_size))
-        self.register_buffer("unused_steps", torch.zeros(codebook_size, dtype=torch.int64))
-        self.register_buffer("initialised", torch.zeros((), dtype=torch.bool))
-
-    def nearest(self, z: torch.Tensor) -> torch.Tensor:
-        """(N,) index of the closest code to each row of z (N, C)."""
-        distances = (
-            z.pow(2).sum(1, keepdim=True)
-            - 2.0 * z @ self.codebook.t()
-            + self.codebook.pow(2).sum(1)[None, :]
-        )
-        return distances.argmin(dim=1)
-
-    def _random_rows(self, z: torch.Tensor, count: int, generator: torch.Generator | None):
-        picks = torch.randint(0, z.shape[0], (count,), generator=generator, device="cpu")
-        return z[picks.to(z.device)]
-
-    @torch.no_grad()
-    def _initialise(self, z: torch.Tensor, generator: torch.Generator | None) -> None:
-        rows = self._random_rows(z, self.codebook_size, generator)
-        self.codebook.copy_(rows)
-        self.ema_sum.copy_(rows)
-        self.ema_count.fill_(1.0)
-        self.initialised.fill_(True)
-
-    @torch.no_grad()
-    def _update(self, z: torch.Tensor, codes: torch.Tensor, generator) -> None:
-        counts = torch.bincount(codes, minlength=self.codebook_size).to(z.dtype)
-        sums = torch.zeros_like(self.ema_sum).index_add_(0, codes, z)
-        self.ema_count.mul_(self.decay).add_(counts, alpha=1.0 - self.decay)
-        self.ema_sum.mul_(self.decay).add_(sums, alpha=1.0 - self.decay)
-        # Laplace smoothing keeps rarely used codes from dividing by ~0.
-        total = self.ema_count.sum()
-        smoothed = (self.ema_count + 1e-5) / (total + self.codebook_size * 1e-5) * total
-        self.codebook.copy_(self.ema_sum / smoothed[:, None])
-        self.unused_steps.add_(1).masked_fill_(counts > 0, 0)
-        dead = self.unused_steps >= self.dead_code_steps
-        count = int(dead.sum())
-        if count:
-            rows = self._random_rows(z, count, generator)
-            self.codebook[dead] = rows
-            self.ema_sum[dead] = rows
-            self.ema_count[dead] = 1.0
-            self.unused_steps[dead] = 0
-
-    def forward(self, z: torch.Tensor, generator: torch.Generator | None = None):
-        """(quantised z with straight-through gradient, codes, commitment loss); z is (N, C)."""
-        if self.training and not bool(self.initialised):
-            self._initialise(z.detach(), generator)
-        codes = self.nearest(z.detach())
-        if self.training:
-            self._update(z.detach(), codes, generator)
-        quantised = self.codebook[codes]
-        commitment = F.mse_loss(z, quantised.detach())
-        return z + (quantised - z).detach(), codes, commitment
-
-
-class PartKinematics(nn.Module):
-    """Differentiable joint positions of one part from its 6D rotations, every other joint at rest.
-
-    Only the part's joints and their ancestors are posed (default rest skeleton, root at the
-    origin), which is all the position loss needs. Ancestors outside the part stay at their rest
-    positions with no rotation, so they are constants; the posed joints are processed one tree
-    level at a time, a few batched products instead of one per joint.
-    """
-
-    def __init__(self, part: str) -> None:
-        super().__init__()
-        self.part_joints = list(PART_JOINTS[part])
-        members = set(self.part_joints)
-        posed: set[int] = set()  # part joints and everything below one of them
-        depth: dict[int, int] = {}
-        for joint in sorted({j for p in self.part_joints for j in _ancestors(p)}):
-            parent = PARENTS[joint]
-            depth[joint] = 0 if parent < 0 else depth[parent] + 1
-            if joint in members or parent in posed:
-                posed.add(joint)
-        self.levels = [sorted(j for j in posed if depth[j] == d)
-                       for d in sorted({depth[j] for j in posed})]
-        self.local_index = {joint: k for k, joint in enumerate(self.part_joints)}
-        rest = positions_from_offsets(default_rest_offsets())
-        # Derived from the skeleton, not learned: kept out of checkpoints.
-        self.register_buffer("offsets", torch.tensor(default_rest_offsets(), dtype=torch.float32),
-                             persistent=False)
-        self.register_buffer("rest", torch.tensor(rest, dtype=torch.float32), persistent=False)
-
-    def forward(self, rot6d: torch.Tensor) -> torch.Tensor:
-        """(..., J, 6) rotations of the part's joints -> (..., J, 3) positions in metres."""
-        local = rot6d_to_matrix(rot6d)
-        batch = rot6d.shape[:-2]
-        eye = torch.eye(3, dtype=rot6d.dtype, device=rot6d.device).expand(*batch, 3, 3)
-        offsets, rest = self.offsets.to(rot6d.dtype), self.rest.to(rot6d.dtype)
-        world: dict[int, torch.Tensor] = {}
-        position: dict[int, torch.Tensor] = {}
-
-        def parent_state(joint: int) -> tuple[torch.Tensor, torch.Tensor]:
-            parent = PARENTS[joint]
-            if parent < 0:
-                return eye, torch.zeros_like(rest[0]).expand(*batch, 3)
-            if parent in world:
-                return world[parent], position[parent]
-            return eye, rest[parent].expand(*batch, 3)  # an unposed ancestor, at rest
-
-        for level in self.levels:
-            parents = [parent_state(joint) for joint in level]
-            parent_world = torch.stack([w for w, _ in parents], dim=-3)
-            parent_position = torch.stack([p for _, p in parents], dim=-2)
-            rotations = torch.stack(
-                [local[..., self.local_index[j], :, :] if j in self.local_index else eye
-                 for j in level], dim=-3)
-            level_world = parent_world @ rotations
-            bones = (parent_world @ offsets[level][..., None])[..., 0]
-            level_position = parent_position + bones
-            for k, joint in enumerate(level):
-                world[joint] = level_world[..., k, :, :]
-                position[joint] = level_position[..., k, :]
-        return torch.stack([position[j] for j in self.part_joints], dim=-2)
-
-
-def _ancestors(joint: int) -> list[int]:
-    """The joint and every joint above it up to the root."""
-    chain = []
-    while joint >= 0:
-        chain.append(joint)
-        joint = PARENTS[joint]
-    return chain
 
 
 # --- the model ----------------------------------------------------------------------------------

@@ -154,11 +154,7 @@ class Vocabulary:
 
     def ids(self, modality: str, values: Iterable[int] | np.ndarray) -> np.ndarray:
         """Ids (int64) of many integer values of a numeric modality at once, e.g. a part's codes."""
-        self._require_numeric(modality)
-        array = np.asarray(values)
-        if array.size and not np.issubdtype(array.dtype, np.integer):
-            raise BodyLanguageError(f"{modality} values must be integers, got dtype {array.dtype}")
-        block = self._ranges[modality]
+        array, block = self._integers(modality, values, f"{modality} values")
         if array.size and (array.min() < 0 or array.max() >= len(block)):
             bad = array[(array < 0) | (array >= len(block))].flat[0]
             raise BodyLanguageError(f"{modality} value {bad} is outside 0..{len(block) - 1}")
@@ -180,11 +176,7 @@ class Vocabulary:
 
     def values(self, modality: str, token_ids: Iterable[int] | np.ndarray) -> np.ndarray:
         """Integer values (int64) of many ids that must all lie in `modality`'s block."""
-        self._require_numeric(modality)
-        array = np.asarray(token_ids)
-        if array.size and not np.issubdtype(array.dtype, np.integer):
-            raise BodyLanguageError(f"token ids must be integers, got dtype {array.dtype}")
-        block = self._ranges[modality]
+        array, block = self._integers(modality, token_ids, "token ids")
         outside = (array < block.start) | (array >= block.stop)
         if outside.any():
             bad = int(array[outside].flat[0])
@@ -282,6 +274,15 @@ class Vocabulary:
         if not 0 <= value < count:
             raise BodyLanguageError(f"{what} {int(value)} is outside 0..{count - 1}")
         return int(value)
+
+    def _integers(self, modality: str, values: Any, what: str) -> tuple[np.ndarray, range]:
+        """`values` as an integer array (`what` names them in the error) and the id block of the
+        numeric `modality`."""
+        self._require_numeric(modality)
+        array = np.asarray(values)
+        if array.size and not np.issubdtype(array.dtype, np.integer):
+            raise BodyLanguageError(f"{what} must be integers, got dtype {array.dtype}")
+        return array, self._ranges[modality]
 
     def _require_numeric(self, modality: str) -> None:
         if modality not in NUMERIC_MODALITIES:

@@ -39,6 +39,7 @@ import torch
 
 from core.checkpoint import checkpoint_files
 from core.errors import BodyLanguageError
+from core.lm.batches import collate
 from core.lm.config import MINILM_TEXT_SIZE, LMConfig
 from core.lm.dataset import (
     TokenizedClip,
@@ -48,7 +49,8 @@ from core.lm.dataset import (
     tokenize_corpus,
     tokenizer_fingerprint,
 )
-from core.lm.tasks import Example, TaskContext, TaskSampler, collate, evaluation_examples
+from core.lm.task_sampling import TaskSampler, evaluation_examples
+from core.lm.tasks import Example, TaskContext
 from core.skeleton import PARTS
 from core.tokenizers.vocabulary import TASKS, Vocabulary
 from core.train import StateSaver, data_folders, progress_bar, run_steps

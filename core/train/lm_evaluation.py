@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.lm.tasks import Example, collate
+from core.lm.batches import collate
+from core.lm.tasks import Example
 from core.tokenizers.vocabulary import Vocabulary
 
 
