@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from core import rotations
+
 
 def unit(v: np.ndarray) -> np.ndarray:
     """Vectors scaled to length 1 along the last axis (zero vectors stay zero)."""
@@ -19,17 +21,10 @@ def unit(v: np.ndarray) -> np.ndarray:
 
 
 def axis_rotation(axis: int, angle: np.ndarray | float) -> np.ndarray:
-    """[...] angles -> [..., 3, 3] right-handed rotations about X (0), Y (1) or Z (2)."""
-    angle = np.asarray(angle, dtype=np.float64)
-    c, s = np.cos(angle), np.sin(angle)
-    out = np.zeros(angle.shape + (3, 3))
-    i, j = [(1, 2), (2, 0), (0, 1)][axis]
-    out[..., axis, axis] = 1.0
-    out[..., i, i] = c
-    out[..., j, j] = c
-    out[..., i, j] = -s
-    out[..., j, i] = s
-    return out
+    """[...] angles -> [..., 3, 3] float64 right-handed rotations about X (0), Y (1) or Z (2):
+    core.rotations.axis_rotation in double precision, which poses are built in here whatever
+    precision the angles come in."""
+    return rotations.axis_rotation(axis, np.asarray(angle, dtype=np.float64))
 
 
 def frame(direction: np.ndarray, normal: np.ndarray) -> np.ndarray:
@@ -37,11 +32,12 @@ def frame(direction: np.ndarray, normal: np.ndarray) -> np.ndarray:
 
     `normal` is made perpendicular to `direction` first, so it need only be roughly right.
     """
-    e1 = unit(direction)
-    normal = np.asarray(normal, dtype=np.float64)
-    e3 = unit(normal - np.sum(normal * e1, axis=-1, keepdims=True) * e1)
-    e2 = np.cross(e3, e1)
-    return np.stack([e1, e2, e3], axis=-1)
+    direction, normal = np.broadcast_arrays(np.asarray(direction, dtype=np.float64),
+                                            np.asarray(normal, dtype=np.float64))
+    # Gram-Schmidt of (direction, normal) gives the columns (e1, e3, e1 x e3 = -e2).
+    e1, e3, minus_e2 = np.moveaxis(rotations.rot6d_to_matrix(
+        np.concatenate([direction, normal], axis=-1)), -1, 0)
+    return np.stack([e1, -minus_e2, e3], axis=-1)
 
 
 def perpendicular(v: np.ndarray, to: np.ndarray, fallback: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from core.shared.rotations import (
     axis_angle_to_matrix,
     axis_angle_to_quaternion,
     axis_angle_to_rot6d,
+    axis_rotation,
     euler_to_matrix,
     matrix_to_axis_angle,
     matrix_to_euler,
@@ -26,8 +27,8 @@ from core.shared.rotations import (
 
 __all__ = [
     "EULER_ORDERS", "axis_angle_to_matrix", "axis_angle_to_quaternion", "axis_angle_to_rot6d",
-    "euler_to_matrix", "matrix_to_axis_angle", "matrix_to_euler", "matrix_to_quaternion",
-    "matrix_to_rot6d", "quaternion_conjugate", "quaternion_multiply", "quaternion_normalize",
-    "quaternion_slerp", "quaternion_to_axis_angle", "quaternion_to_matrix", "rot6d_to_axis_angle",
-    "rot6d_to_matrix",
+    "axis_rotation", "euler_to_matrix", "matrix_to_axis_angle", "matrix_to_euler",
+    "matrix_to_quaternion", "matrix_to_rot6d", "quaternion_conjugate", "quaternion_multiply",
+    "quaternion_normalize", "quaternion_slerp", "quaternion_to_axis_angle", "quaternion_to_matrix",
+    "rot6d_to_axis_angle", "rot6d_to_matrix",
 ]

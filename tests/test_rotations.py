@@ -255,6 +255,20 @@ def _rz(a: float) -> np.ndarray:
     return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
 
 
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_axis_rotation_matches_scipy_and_one_euler_angle(axis: int) -> None:
+    angles = np.linspace(-3.0, 3.0, 7)
+    name = "XYZ"[axis]
+    expected = Rotation.from_euler(name, angles[:, None]).as_matrix()
+    close(rot.axis_rotation(axis, angles), expected, 1e-12)
+    single = np.zeros((7, 3))
+    single[:, 0] = angles
+    order = next(o for o in rot.EULER_ORDERS if o[0] == name)
+    assert np.array_equal(rot.axis_rotation(axis, angles), rot.euler_to_matrix(single, order))
+    with pytest.raises(BodyLanguageError, match="axis must be 0"):
+        rot.axis_rotation(3, angles)
+
+
 def test_euler_is_intrinsic_bvh_channel_order() -> None:
     # BVH "Zrotation Xrotation Yrotation" 30 -20 75 (degrees) means Rz(30) @ Rx(-20) @ Ry(75).
     z, x, y = 0.5, -0.3, 1.2
@@ -365,6 +379,7 @@ PUBLIC_CALLS = {
     "axis_angle_to_rot6d": lambda c: rot.axis_angle_to_rot6d(c([0.1, 0.2, 0.3])),
     "rot6d_to_axis_angle": lambda c: rot.rot6d_to_axis_angle(c([1.0, 0, 0, 0.5, 1.0, 0])),
     "euler_to_matrix": lambda c: rot.euler_to_matrix(c([0.1, 0.2, 0.3]), "ZXY"),
+    "axis_rotation": lambda c: rot.axis_rotation(1, c([0.1, 0.2])),
     "matrix_to_euler": lambda c: rot.matrix_to_euler(c(_rz(0.4)), "ZXY"),
 }
 

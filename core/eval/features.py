@@ -36,8 +36,9 @@ from core.errors import BodyLanguageError
 from core.eval.progress import progress_bar
 from core.face_spaces import channel_names
 from core.io.beat2 import read_motion_npz
+from core.limb_ik import yaw_of
 from core.motion import Motion
-from core.rotations import axis_angle_to_matrix, matrix_to_rot6d
+from core.rotations import axis_angle_to_matrix, axis_rotation, matrix_to_rot6d
 from core.skeleton import NUM_JOINTS, forward_kinematics_with_rotations
 
 FEATURES_KIND = "motion_features"
@@ -59,22 +60,13 @@ class HeadingChannels:
     face: np.ndarray  # (T, F)
 
 
-def _yaw_rotation(yaw: np.ndarray) -> np.ndarray:
-    c, s = np.cos(yaw), np.sin(yaw)
-    out = np.zeros(yaw.shape + (3, 3))
-    out[..., 0, 0], out[..., 0, 2], out[..., 1, 1] = c, s, 1.0
-    out[..., 2, 0], out[..., 2, 2] = -s, c
-    return out
-
-
 def heading_channels(motion: Motion) -> HeadingChannels:
     """Positions, rotations and root motion of `motion` in its per-frame heading frame."""
     positions, world = forward_kinematics_with_rotations(
         motion.poses.astype(np.float64), motion.trans.astype(np.float64)
     )
-    forward = world[:, 0, :, 2]  # the pelvis's local +Z (the way the character faces) in world
-    yaw = np.arctan2(forward[:, 0], forward[:, 2])
-    heading = _yaw_rotation(yaw)  # (T, 3, 3): rotation by yaw about +Y
+    yaw = yaw_of(world[:, 0])  # where the pelvis's local +Z (the way it faces) points
+    heading = axis_rotation(1, yaw)  # (T, 3, 3): rotation by yaw about +Y
     ground = positions[:, 0].copy()
     ground[:, 1] = 0.0
     # Row vectors: v @ H applies H^T, i.e. world -> heading frame.

@@ -11,7 +11,8 @@ Conventions:
   so `quaternion_to_matrix(a * b) == quaternion_to_matrix(a) @ quaternion_to_matrix(b)`.
 - matrix: [..., 3, 3], acting on column vectors (v' = R @ v).
 - 6D (Zhou et al. 2019): the first two columns of the matrix, laid out [col0 (3), col1 (3)].
-- Euler: intrinsic Tait-Bryan angles, see `euler_to_matrix`.
+- Euler: intrinsic Tait-Bryan angles, see `euler_to_matrix`; one angle about one coordinate
+  axis: `axis_rotation`.
 
 The torch paths are differentiable; the conversions that divide by an angle switch to Taylor series
 near zero (with the other branch fed a harmless value), so zero rotation has finite gradients.
@@ -366,6 +367,15 @@ def _elementary(ops: _Ops, axis: int, angle: Any) -> Any:
     else:
         rows = [[c, -s, zero], [s, c, zero], [zero, zero, one]]
     return _matrix_from_rows(ops, rows)
+
+
+def axis_rotation(axis: int, angle: Any) -> Any:
+    """[...] angles (radians) -> [..., 3, 3] right-handed rotations about X (0), Y (1) or Z (2),
+    e.g. axis_rotation(1, yaw) turns about +Y, the SMPL-X up axis."""
+    if isinstance(axis, bool) or axis not in (0, 1, 2):
+        raise BodyLanguageError(f"axis_rotation's axis must be 0 (X), 1 (Y) or 2 (Z), got {axis!r}")
+    ops, angle = _prepare(angle)
+    return ops.finish(_elementary(ops, axis, angle))
 
 
 def euler_to_matrix(angles: Any, order: str = "XYZ", degrees: bool = False) -> Any:
