@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 
 def checked_parts(parts: Iterable[str]) -> tuple[str, ...]:
+    """The chosen body parts in PARTS order (one name alone is one part)."""
     if isinstance(parts, str):
         parts = (parts,)
     try:
@@ -41,6 +42,7 @@ def checked_parts(parts: Iterable[str]) -> tuple[str, ...]:
 
 
 def stripped_text(value: str | None, name: str) -> str:
+    """Text argument `name` without surrounding whitespace; None is empty."""
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -49,6 +51,7 @@ def stripped_text(value: str | None, name: str) -> str:
 
 
 def checked_emotion(model: BodyLanguageModel, emotion: str | None) -> str | None:
+    """An emotion the model knows, or None for none ("" included)."""
     if emotion is None or emotion == "":
         return None
     if model.masked is not None:
@@ -100,6 +103,7 @@ def checked_timed_prompts(model: BodyLanguageModel, prompts: Any,
 
 
 def seconds_or_default(value: Any, default: float, name: str) -> float:
+    """A finite number of seconds, or `default` for None."""
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
@@ -109,6 +113,7 @@ def seconds_or_default(value: Any, default: float, name: str) -> float:
 
 
 def checked_temperature(value: Any) -> float:
+    """A sampling temperature in 0..10."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
             math.isfinite(value) and 0 <= value <= 10):
         raise BodyLanguageError(f"temperature must be a number in 0..10, got {value!r}")
@@ -116,6 +121,8 @@ def checked_temperature(value: Any) -> float:
 
 
 def audio_samples(audio: Any, sample_rate: Any) -> tuple[np.ndarray, int]:
+    """(mono float32 samples, rate) of an array at `sample_rate` or of an audio file (read at
+    the audio tokenizer's rate)."""
     if isinstance(audio, (str, os.PathLike)):
         from core.io.audio import load_audio  # soundfile: only needed for files
 
@@ -144,6 +151,7 @@ def audio_samples(audio: Any, sample_rate: Any) -> tuple[np.ndarray, int]:
 
 
 def frames_of_duration(duration: Any) -> int:
+    """Output frames (at least one) of a positive duration in seconds."""
     if isinstance(duration, bool) or not isinstance(duration, (int, float, np.number)) or not (
             math.isfinite(duration) and duration > 0):
         raise BodyLanguageError(f"duration must be a positive number of seconds, got "
@@ -152,6 +160,7 @@ def frames_of_duration(duration: Any) -> int:
 
 
 def checked_keep(model: BodyLanguageModel, keep: Any, total: int) -> Motion | None:
+    """The motion an edit keeps: in the model's face space and frame rate, `total` frames."""
     if keep is None:
         return None
     if not isinstance(keep, Motion):
@@ -169,6 +178,7 @@ def checked_keep(model: BodyLanguageModel, keep: Any, total: int) -> Motion | No
 
 
 def frame_span(frames: Any, total: int, keep: Motion | None) -> Span:
+    """The frames to write: all of them, or (start, stop) of a kept motion."""
     if frames is None:
         return Span(0, total)
     if keep is None:

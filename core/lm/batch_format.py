@@ -55,6 +55,8 @@ def _as_long(value: Any, name: str, device: torch.device) -> torch.Tensor:
 def checked_encoder_inputs(
     inputs: Batch, vocab: Any, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """(input_ids, attention_mask or None, motion_codes or None) of the encoder keys, as long
+    tensors on `device`; codes at positions that are not motion steps become -1."""
     if not isinstance(inputs, Mapping) or "input_ids" not in inputs:
         raise BodyLanguageError("encoder inputs need an 'input_ids' tensor (B, S)")
     input_ids = _as_long(inputs["input_ids"], "input_ids", device)
@@ -107,6 +109,7 @@ def _check_codes(codes: torch.Tensor, name: str, vocab: Any) -> None:
 def checked_motion_targets(
     batch: Batch, rows: int, sizes: Sequence[int], device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(targets, loss mask) of a batch's motion rows, or None when it has none."""
     if batch.get("motion_targets") is None:
         return None
     targets = _as_long(batch["motion_targets"], "motion_targets", device)
@@ -135,6 +138,7 @@ def checked_motion_targets(
 def checked_token_targets(
     batch: Batch, rows: int, vocab_size: int, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+    """(targets, allowed ids or None) of a batch's token rows, or None when it has none."""
     if batch.get("token_targets") is None:
         return None
     targets = _as_long(batch["token_targets"], "token_targets", device)
