@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from core.corpus.performer import perform
+from core.corpus.signals import smooth_noise
 from core.corpus.style import STYLES
-from core.corpus.upper import smooth_noise
 from core.eval.performance import foot_skate
 from core.foot_contact import (
     CONTACT_HEIGHT_M,

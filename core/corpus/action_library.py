@@ -20,8 +20,8 @@ from core.corpus.action_stage import (
     LowerPlan,
     Stage,
     ease_keys,
-    min_jerk,
 )
+from core.corpus.signals import min_jerk
 
 # -- hand keys (right hand; .mirrored() for the left) ------------------------------------------
 

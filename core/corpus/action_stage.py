@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core.corpus import action_hands
+from core.corpus.signals import min_jerk
 from core.corpus.style import Style
 from core.limb_ik import (
     axis_rotation,
@@ -98,12 +99,6 @@ def path_bulge(middle: np.ndarray, shoulder: np.ndarray, side: str) -> np.ndarra
     from_torso = np.linalg.norm(level, axis=-1, keepdims=True)
     bow_torso = 1.5 * np.maximum(0.0, 0.3 - from_torso) * unit(level + 0.12 * outward)
     return bow_out + bow_torso
-
-
-def min_jerk(u: np.ndarray | float) -> np.ndarray:
-    """Smooth 0 -> 1 ease with zero velocity and acceleration at both ends."""
-    u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
-    return u**3 * (10.0 - 15.0 * u + 6.0 * u * u)
 
 
 def ease_keys(t: np.ndarray, times: np.ndarray, values: np.ndarray) -> np.ndarray:

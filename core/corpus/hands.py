@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.corpus.upper import smooth_noise
+from core.corpus.signals import smooth_noise
 from core.skeleton import JOINT_INDEX, default_rest_positions
 
 LEFT_FINGER_JOINTS: tuple[int, ...] = tuple(range(25, 40))

@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.corpus.style import Style
-from core.corpus.upper import (
-    axis_rotation,
+from core.corpus.signals import (
     child_rngs,
     gaussian_smooth,
     interpolate_keys,
     min_jerk,
     smooth_noise,
-    two_bone_ik,
     yaw_pitch_roll,
 )
+from core.corpus.style import Style
+from core.corpus.upper import two_bone_ik
+from core.limb_ik import axis_rotation
 from core.rotations import matrix_to_axis_angle
 from core.skeleton import JOINT_INDEX, NUM_JOINTS, default_rest_positions
 

@@ -15,8 +15,9 @@ from core.corpus.face import animate_face
 from core.corpus.hands import animate_hands
 from core.corpus.lower import animate_lower
 from core.corpus.script import Utterance
+from core.corpus.signals import child_rngs
 from core.corpus.style import Style
-from core.corpus.upper import animate_upper, child_rngs
+from core.corpus.upper import animate_upper
 from core.errors import BodyLanguageError
 from core.motion import Motion
 from core.rotations import axis_angle_to_quaternion, quaternion_slerp, quaternion_to_axis_angle
