@@ -24,8 +24,7 @@ from core.corpus.signals import (
     yaw_pitch_roll,
 )
 from core.corpus.style import Style
-from core.corpus.upper import two_bone_ik
-from core.limb_ik import axis_rotation
+from core.limb_ik import axis_rotation, limb_rotations, two_bone_ik
 from core.rotations import matrix_to_axis_angle
 from core.skeleton import JOINT_INDEX, NUM_JOINTS, default_rest_positions
 
@@ -264,9 +263,10 @@ def solve_leg(
     `hip` is the hip joint's world position, `pelvis` the pelvis world rotation, `foot` the
     foot's world rotation (flat on the floor: yaw only) and `knee_pole` where the knee points.
     """
-    thigh, shin, _, _ = two_bone_ik(
-        hip, ankle, knee_pole, leg.thigh, leg.shin, leg.hinge, max_reach=0.9995
-    )
+    lengths = float(np.linalg.norm(leg.thigh)), float(np.linalg.norm(leg.shin))
+    knee, reached, normal = two_bone_ik(hip, ankle, knee_pole, *lengths, max_reach=0.9995)
+    # limb_ik's bend-plane normal points against the flexion axis.
+    thigh, shin = limb_rotations(hip, knee, reached, normal, leg.thigh, leg.shin, -leg.hinge)
     t = np.swapaxes
     return t(pelvis, -1, -2) @ thigh, t(thigh, -1, -2) @ shin, t(shin, -1, -2) @ foot
 

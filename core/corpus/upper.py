@@ -28,7 +28,7 @@ from core.corpus.signals import (
     yaw_pitch_roll,
 )
 from core.corpus.style import Style
-from core.limb_ik import axis_rotation
+from core.limb_ik import axis_rotation, limb_rotations, two_bone_ik, unit
 from core.rotations import matrix_to_axis_angle
 from core.skeleton import JOINT_INDEX, NUM_JOINTS, default_rest_positions
 
@@ -40,24 +40,13 @@ SIDES: tuple[str, str] = ("left", "right")
 SIDE_SIGN = {"left": 1.0, "right": -1.0}
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-
-def _frame(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Orthonormal basis (columns) whose first axis is `a` and second lies toward `b`."""
-    e1 = _unit(a)
-    e2 = _unit(b - np.sum(b * e1, axis=-1, keepdims=True) * e1)
-    return np.stack([e1, e2, np.cross(e1, e2)], axis=-1)
-
-
 def _transpose(m: np.ndarray) -> np.ndarray:
     return np.swapaxes(m, -1, -2)
 
 
 def rotation_about(axis: np.ndarray, angles: np.ndarray) -> np.ndarray:
     """(N, 3, 3) rotations by `angles` (N,) about one fixed `axis` (Rodrigues)."""
-    k = _unit(np.asarray(axis, np.float64))
+    k = unit(np.asarray(axis, np.float64))
     cross = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
     angles = np.asarray(angles, np.float64)[:, None, None]
     return np.eye(3) + np.sin(angles) * cross + (1 - np.cos(angles)) * (cross @ cross)
@@ -92,7 +81,7 @@ def arm_rest(side: str, rest_positions: np.ndarray | None = None) -> ArmRest:
         shoulder=j["shoulder"] - j["collar"],
         upper=upper,
         fore=j["wrist"] - j["elbow"],
-        hinge=_unit(np.cross(_unit(upper), [0.0, 0.0, 1.0])),
+        hinge=unit(np.cross(unit(upper), [0.0, 0.0, 1.0])),
     )
 
 
@@ -130,54 +119,6 @@ class ArmPose:
     wrist_position: np.ndarray  # (N, 3)
 
 
-def two_bone_ik(
-    root: np.ndarray,
-    targets: np.ndarray,
-    pole: np.ndarray,
-    upper_rest: np.ndarray,
-    lower_rest: np.ndarray,
-    hinge_rest: np.ndarray,
-    max_reach: float = 0.995,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Analytic two-bone IK, vectorised: world rotations of both bones, middle and end joints.
-
-    The chain starts at `root` (N, 3) and its end should reach `targets` (N, 3); the middle joint
-    (elbow, knee) goes to the side of `pole` (N, 3), and bends about the rest hinge axis, which
-    is the one that turns the lower bone toward the pole's opposite side. The rest bones
-    `upper_rest`, `lower_rest` and `hinge_rest` are in the frame the rotations are measured in.
-    Targets out of reach are pulled in to `max_reach` of the chain's length.
-    """
-    l1, l2 = float(np.linalg.norm(upper_rest)), float(np.linalg.norm(lower_rest))
-    d = targets - root
-    dist = np.linalg.norm(d, axis=-1, keepdims=True)
-    reach = np.clip(dist, abs(l1 - l2) + 0.02, max_reach * (l1 + l2))
-    d_hat = d / np.maximum(dist, 1e-9)
-    along = (l1 * l1 - l2 * l2 + reach * reach) / (2 * reach)
-    height = np.sqrt(np.maximum(l1 * l1 - along * along, 0.0))
-    p_perp = _unit(pole - np.sum(pole * d_hat, axis=-1, keepdims=True) * d_hat)
-    middle = root + along * d_hat + height * p_perp
-    end = root + reach * d_hat
-    hinge = np.cross(p_perp, d_hat)
-    upper_world = _frame(middle - root, hinge) @ _transpose(_frame(upper_rest, hinge_rest))
-    lower_world = _frame(end - middle, hinge) @ _transpose(_frame(lower_rest, hinge_rest))
-    return upper_world, lower_world, middle, end
-
-
-def comfortable_reach(
-    root: np.ndarray, targets: np.ndarray, length: float, knee: float = 0.85, limit: float = 0.985
-) -> np.ndarray:
-    """Targets drawn smoothly toward `root` so they stay within `limit` of the limb's length.
-
-    Near full extension the elbow angle changes very fast with distance; easing distances
-    beyond `knee` * length into a soft ceiling keeps the joint from snapping straight or bent.
-    """
-    d = targets - root
-    dist = np.linalg.norm(d, axis=-1, keepdims=True)
-    start, room = knee * length, (limit - knee) * length
-    eased = np.where(dist > start, start + room * np.tanh((dist - start) / room), dist)
-    return root + d * (eased / np.maximum(dist, 1e-9))
-
-
 def solve_arm(
     arm: ArmRest,
     targets: np.ndarray,
@@ -195,9 +136,13 @@ def solve_arm(
         pole = _POLE_LEFT * np.array([SIDE_SIGN[arm.side], 1.0, 1.0])
     pole = np.broadcast_to(pole, (n, 3))
     shoulder = arm.collar + (collar @ arm.shoulder[:, None])[..., 0]
-    upper_world, fore_world, elbow, wrist = two_bone_ik(
-        shoulder, comfortable_reach(shoulder, targets, sum(arm.lengths)), pole,
-        arm.upper, arm.fore, arm.hinge,
+    # Reach eases off from 85% of the arm's length, so the elbow never snaps straight.
+    elbow, wrist, normal = two_bone_ik(
+        shoulder, targets, pole, *arm.lengths, max_reach=0.985, soft_from=0.85
+    )
+    # limb_ik's bend-plane normal points against the flexion axis.
+    upper_world, fore_world = limb_rotations(
+        shoulder, elbow, wrist, normal, arm.upper, arm.fore, -arm.hinge
     )
     if twist is not None:
         fore_world = fore_world @ rotation_about(arm.fore, twist)
@@ -219,7 +164,7 @@ def palm_twist(
 ) -> np.ndarray:
     """(N,) forearm twist that turns the palm toward `palms` (N, 3); NaN rows mean "neutral"."""
     pose = solve_arm(arm, targets, collar, pole=pole)
-    forearm_axis = pose.forearm @ _unit(arm.fore)
+    forearm_axis = pose.forearm @ unit(arm.fore)
     palm = pose.forearm @ _PALM_REST
     want = np.nan_to_num(palms) - np.sum(np.nan_to_num(palms) * forearm_axis, -1, keepdims=True) * (
         forearm_axis
