@@ -4,6 +4,7 @@ action, checked for plausibility. Clips are independent so they can be made in a
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,10 @@ from core.corpus.style import STYLES
 from core.emotions import EMOTIONS
 from core.errors import BodyLanguageError
 from core.motion import Motion
+
+if TYPE_CHECKING:
+    from core.corpus.actions import Action
+    from core.corpus.voices import VoiceSettings
 
 FPS = 30.0
 CORPUS_SAMPLE_RATE = 16000
@@ -76,14 +81,73 @@ def join_utterances(parts: list[Utterance], gaps: list[float], tail: float) -> U
     return Utterance(sentence, parts[0].voice, np.concatenate(audio), rate, words, phonemes)
 
 
+def _spoken(rng: np.random.Generator, voice: VoiceSettings, text_split: str) -> Utterance:
+    """One to three sentences in one voice, with pauses between them and a silent tail."""
+    from core.corpus import sentences, speech
+
+    spoken = [
+        speech.speak(sentences.sample_sentence(rng, text_split), voice,
+                     lead_in=float(rng.uniform(0.2, 0.8)) if i == 0 else 0.0)
+        for i in range(int(rng.integers(1, 4)))
+    ]
+    gaps = [float(rng.uniform(0.25, 0.9)) for _ in spoken[1:]]
+    return join_utterances(spoken, gaps, tail=float(rng.uniform(0.3, 1.0)))
+
+
+def _plausible_performance(
+    utterance: Utterance | None,
+    emotion: str,
+    action: Action | None,
+    duration: float,
+    rng: np.random.Generator,
+    seed: int,
+    index: int,
+    clip_id: str,
+    check: bool,
+) -> tuple[Motion, int]:
+    """The first performance that passes the plausibility checks, and how many were rejected."""
+    from core.corpus import performer
+    from core.corpus.plausibility import check_motion
+
+    for attempt in range(PERFORMANCE_ATTEMPTS):
+        # A rare performance breaks a plausibility bound (a fingertip grazing the chest): it is
+        # performed again from its own seed, the words, voice and emotion stay.
+        performance_rng = rng if attempt == 0 else np.random.default_rng([seed, index, attempt])
+        candidate = performer.perform(utterance, STYLES[emotion], performance_rng, fps=FPS,
+                                      duration=duration, action=action)
+        problems = check_motion(candidate) if check else []
+        if not problems:
+            # The performer's notes (gesture plan, planted feet) explain a clip but are not part
+            # of the dataset: models derive contacts from the motion itself, as for BEAT2.
+            return replace(candidate, extras={}), attempt
+    listed = "; ".join(str(p) for p in problems[:5])
+    raise BodyLanguageError(
+        f"corpus clip {clip_id} (seed {seed}) stayed implausible after "
+        f"{PERFORMANCE_ATTEMPTS} performances: {listed}"
+    )
+
+
+def _clip_audio(utterance: Utterance | None, frames: int, rng: np.random.Generator) -> np.ndarray:
+    """The clip's float32 audio at CORPUS_SAMPLE_RATE, augmented, exactly `frames` long."""
+    from core.corpus import augment
+
+    samples = int(round(frames / FPS * CORPUS_SAMPLE_RATE))
+    if utterance is None:
+        # A silent clip still has a room: low noise so the audio tokenizer sees real silence.
+        audio = rng.normal(0, 10 ** (-70 / 20), samples).astype(np.float32)
+    else:
+        audio = augment.resample_to(utterance.audio, utterance.sample_rate, CORPUS_SAMPLE_RATE)
+        audio = augment.augment(audio, CORPUS_SAMPLE_RATE, augment.sample_augmentation(rng))
+    return np.pad(audio, (0, max(0, samples - len(audio))))[:samples].astype(np.float32)
+
+
 def make_clip(seed: int, index: int, check: bool = True) -> Clip:
     """Clip `index` of the corpus built with `seed`; the same pair always gives the same clip.
 
     With `check`, an implausible performance (a joint past its limit, a sliding foot ...) never
     becomes training data: it is performed again, and a clip that stays implausible is an error.
     """
-    from core.corpus import actions, augment, performer, sentences, speech, voices
-    from core.corpus.plausibility import check_motion
+    from core.corpus import actions, voices
 
     rng = np.random.default_rng([seed, index])
     split = _pick(rng, SPLIT_SHARES)
@@ -91,16 +155,7 @@ def make_clip(seed: int, index: int, check: bool = True) -> Clip:
     emotion = EMOTIONS[int(rng.integers(len(EMOTIONS)))]
     content = _pick(rng, CONTENT_SHARES)
     voice = voices.sample_voice(rng, emotion, split)
-
-    utterance = None
-    if content != "action":
-        spoken = [
-            speech.speak(sentences.sample_sentence(rng, text_split), voice,
-                         lead_in=float(rng.uniform(0.2, 0.8)) if i == 0 else 0.0)
-            for i in range(int(rng.integers(1, 4)))
-        ]
-        gaps = [float(rng.uniform(0.25, 0.9)) for _ in spoken[1:]]
-        utterance = join_utterances(spoken, gaps, tail=float(rng.uniform(0.3, 1.0)))
+    utterance = _spoken(rng, voice, text_split) if content != "action" else None
 
     action = description = None
     if content != "speech":
@@ -113,36 +168,9 @@ def make_clip(seed: int, index: int, check: bool = True) -> Clip:
     else:
         duration = action.duration / STYLES[emotion].tempo + float(rng.uniform(0.8, 2.0))
     clip_id = f"{split}_{index:06d}"
-    motion, redrawn = None, 0
-    for attempt in range(PERFORMANCE_ATTEMPTS):
-        # A rare performance breaks a plausibility bound (a fingertip grazing the chest): it is
-        # performed again from its own seed, the words, voice and emotion stay.
-        performance_rng = rng if attempt == 0 else np.random.default_rng([seed, index, attempt])
-        candidate = performer.perform(utterance, STYLES[emotion], performance_rng, fps=FPS,
-                                      duration=duration, action=action)
-        problems = check_motion(candidate) if check else []
-        if not problems:
-            motion, redrawn = candidate, attempt
-            break
-    if motion is None:
-        listed = "; ".join(str(p) for p in problems[:5])
-        raise BodyLanguageError(
-            f"corpus clip {clip_id} (seed {seed}) stayed implausible after "
-            f"{PERFORMANCE_ATTEMPTS} performances: {listed}"
-        )
-    # The performer's notes (gesture plan, planted feet) explain a clip but are not part of the
-    # dataset: models derive contacts from the motion itself, as they must for BEAT2.
-    motion = replace(motion, extras={})
-
-    frames = motion.num_frames
-    samples = int(round(frames / FPS * CORPUS_SAMPLE_RATE))
-    if utterance is None:
-        # A silent clip still has a room: low noise so the audio tokenizer sees real silence.
-        audio = rng.normal(0, 10 ** (-70 / 20), samples).astype(np.float32)
-    else:
-        audio = augment.resample_to(utterance.audio, utterance.sample_rate, CORPUS_SAMPLE_RATE)
-        audio = augment.augment(audio, CORPUS_SAMPLE_RATE, augment.sample_augmentation(rng))
-    audio = np.pad(audio, (0, max(0, samples - len(audio))))[:samples].astype(np.float32)
+    motion, redrawn = _plausible_performance(
+        utterance, emotion, action, duration, rng, seed, index, clip_id, check
+    )
     return Clip(
         id=clip_id,
         split=split,
@@ -152,7 +180,7 @@ def make_clip(seed: int, index: int, check: bool = True) -> Clip:
         description=description,
         transcript=utterance.sentence.text if utterance is not None else "",
         motion=motion,
-        audio=audio,
+        audio=_clip_audio(utterance, motion.num_frames, rng),
         words=utterance.words if utterance is not None else [],
         phonemes=utterance.phonemes if utterance is not None else [],
         redrawn=redrawn,
