@@ -271,6 +271,68 @@ def solve_leg(
     return t(pelvis, -1, -2) @ thigh, t(thigh, -1, -2) @ shin, t(shin, -1, -2) @ foot
 
 
+def _pelvis_over_feet(
+    ankles: dict[str, np.ndarray],
+    yaws: dict[str, np.ndarray],
+    weight: np.ndarray,
+    sway: np.ndarray,
+    drift: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pelvis positions (T, 3; height still to set), rotations (T, 3, 3) and roll (T,): between
+    the feet, toward the loaded one, the unloaded hip dropping."""
+    middle = 0.5 * (ankles["left"] + ankles["right"])
+    half_span = 0.5 * (ankles["left"] - ankles["right"])
+    heading = 0.5 * (yaws["left"] + yaws["right"])
+    forward = PELVIS_REST[2] - 0.5 * (LEGS["left"].ankle[2] + LEGS["right"].ankle[2])
+    pelvis = middle + 0.8 * weight[:, None] * half_span
+    pelvis[:, 0] += np.sin(heading) * forward + sway[:, 0]
+    pelvis[:, 2] += np.cos(heading) * forward + sway[:, 2]
+
+    roll = 0.045 * weight + 0.01 * drift[:, 0]
+    yaw = heading + 0.02 * drift[:, 1]
+    pitch = 0.01 * drift[:, 2]
+    return pelvis, yaw_pitch_roll(yaw, pitch, roll), roll
+
+
+def _pelvis_height(
+    pelvis: np.ndarray,
+    rotation: np.ndarray,
+    ankles: dict[str, np.ndarray],
+    swinging: np.ndarray,
+    drift: np.ndarray,
+    look: _LowerStyle,
+    fps: float,
+) -> np.ndarray:
+    """(T,) pelvis height: a soft knee bend that breathes a little, dipping while a foot swings,
+    and never more than the legs can reach."""
+    dip = 0.008 * gaussian_smooth(swinging.astype(float), 0.1 * fps)
+    height = PELVIS_REST[1] - 0.004 - look.bend - 0.003 * (drift[:, 3] + 1) - dip
+    for side in SIDES:
+        leg = LEGS[side]
+        offset = rotation @ leg.hip
+        reach = _MAX_LEG_REACH * (np.linalg.norm(leg.thigh) + np.linalg.norm(leg.shin))
+        horizontal = np.hypot(
+            ankles[side][:, 0] - pelvis[:, 0] - offset[:, 0],
+            ankles[side][:, 2] - pelvis[:, 2] - offset[:, 2],
+        )
+        highest = ankles[side][:, 1] + np.sqrt(np.maximum(reach**2 - horizontal**2, 0.0))
+        height = _soft_min(height, highest - offset[:, 1])
+    return height
+
+
+def _leg_matrices(
+    side: str, pelvis: np.ndarray, rotation: np.ndarray, ankle: np.ndarray, yaw: np.ndarray
+) -> dict[str, np.ndarray]:
+    """(T, 3, 3) local hip, knee and ankle rotations of one leg, its foot flat at `yaw`."""
+    leg = LEGS[side]
+    hip = pelvis + rotation @ leg.hip
+    foot = axis_rotation(1, yaw)
+    # Knees track the toes (a little outward): the natural knee alignment.
+    pole = foot @ np.array([SIDE_SIGN[side] * 0.15, 0.0, 1.0])
+    hip_local, knee_local, ankle_local = solve_leg(leg, hip, rotation, ankle, foot, pole)
+    return {f"{side}_hip": hip_local, f"{side}_knee": knee_local, f"{side}_ankle": ankle_local}
+
+
 def animate_lower(
     style: Style,
     frames: int,
@@ -291,53 +353,15 @@ def animate_lower(
     ankles, yaws, planted = {}, {}, {}
     for side in SIDES:
         ankles[side], yaws[side], planted[side] = feet[side].sample(times)
-
-    # Pelvis over the feet: between them, toward the loaded one.
-    middle = 0.5 * (ankles["left"] + ankles["right"])
-    half_span = 0.5 * (ankles["left"] - ankles["right"])
-    heading = 0.5 * (yaws["left"] + yaws["right"])
     sway = smooth_noise(rng_noise, frames, fps, period=3.5, dims=3) * look.sway
     drift = smooth_noise(rng_noise, frames, fps, period=2.5, dims=4)
-    forward = PELVIS_REST[2] - 0.5 * (LEGS["left"].ankle[2] + LEGS["right"].ankle[2])
-    pelvis = middle + 0.8 * weight[:, None] * half_span
-    pelvis[:, 0] += np.sin(heading) * forward + sway[:, 0]
-    pelvis[:, 2] += np.cos(heading) * forward + sway[:, 2]
-
-    roll = 0.045 * weight + 0.01 * drift[:, 0]
-    yaw = heading + 0.02 * drift[:, 1]
-    pitch = 0.01 * drift[:, 2]
-    pelvis_rotation = yaw_pitch_roll(yaw, pitch, roll)
-
-    # Height: a soft knee bend that breathes a little, dipping while a foot swings, and never
-    # more than the legs can reach.
+    pelvis, pelvis_rotation, roll = _pelvis_over_feet(ankles, yaws, weight, sway, drift)
     swinging = ~(planted["left"] & planted["right"])
-    dip = 0.008 * gaussian_smooth(swinging.astype(float), 0.1 * fps)
-    height = PELVIS_REST[1] - 0.004 - look.bend - 0.003 * (drift[:, 3] + 1) - dip
-    for side in SIDES:
-        leg = LEGS[side]
-        offset = pelvis_rotation @ leg.hip
-        reach = _MAX_LEG_REACH * (np.linalg.norm(leg.thigh) + np.linalg.norm(leg.shin))
-        horizontal = np.hypot(
-            ankles[side][:, 0] - pelvis[:, 0] - offset[:, 0],
-            ankles[side][:, 2] - pelvis[:, 2] - offset[:, 2],
-        )
-        highest = ankles[side][:, 1] + np.sqrt(np.maximum(reach**2 - horizontal**2, 0.0))
-        height = _soft_min(height, highest - offset[:, 1])
-    pelvis[:, 1] = height
+    pelvis[:, 1] = _pelvis_height(pelvis, pelvis_rotation, ankles, swinging, drift, look, fps)
 
     matrices = {"pelvis": pelvis_rotation}
     for side in SIDES:
-        leg = LEGS[side]
-        hip = pelvis + pelvis_rotation @ leg.hip
-        foot = axis_rotation(1, yaws[side])
-        # Knees track the toes (a little outward): the natural knee alignment.
-        pole = foot @ np.array([SIDE_SIGN[side] * 0.15, 0.0, 1.0])
-        hip_local, knee_local, ankle_local = solve_leg(
-            leg, hip, pelvis_rotation, ankles[side], foot, pole
-        )
-        matrices[f"{side}_hip"] = hip_local
-        matrices[f"{side}_knee"] = knee_local
-        matrices[f"{side}_ankle"] = ankle_local
+        matrices.update(_leg_matrices(side, pelvis, pelvis_rotation, ankles[side], yaws[side]))
     poses = np.zeros((frames, NUM_JOINTS, 3))
     names = list(matrices)
     poses[:, [LOWER_JOINTS[n] for n in names]] = matrix_to_axis_angle(
