@@ -1,6 +1,6 @@
 """The corpus's spoken lines: conversational English sentences built from the project's templates.
 
-A template is a sentence with typed slots filled from `core.corpus.lexicon.LISTS`, so every
+A template is a sentence with typed slots filled from `core.corpus.word_lists.LISTS`, so every
 combination stays grammatical; the template also decides which words are stressed and can override
 the gesture a word would get from the lexicon. Template syntax:
 
@@ -26,8 +26,9 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from core.corpus.lexicon import LISTS, Entry, agree, gesture_for
+from core.corpus.lexicon import Entry, agree, gesture_for
 from core.corpus.script import GESTURE_TAGS, Sentence
+from core.corpus.word_lists import LISTS
 from core.errors import BodyLanguageError
 
 KINDS: tuple[str, ...] = ("statement", "question", "negation", "list", "aside", "exclamation")
