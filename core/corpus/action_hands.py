@@ -9,19 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.corpus.hands import finger_rotations, mirror_rotations, thumb_axes
 from core.errors import BodyLanguageError
-from core.limb_ik import unit
-from core.skeleton import JOINT_INDEX, default_rest_positions
-
-FINGERS: tuple[str, ...] = ("index", "middle", "pinky", "ring", "thumb")  # SMPL-X joint order
-FINGER_JOINTS: dict[str, tuple[int, ...]] = {
-    "left": tuple(range(25, 40)),
-    "right": tuple(range(40, 55)),
-}
-
-_CURL_AXIS = np.array([0.0, 0.0, -1.0])
-_SPREAD_AXIS = np.array([0.0, -1.0, 0.0])  # turns +X toward +Z, the thumb side
-_SPREAD_SIGN = {"index": 1.0, "middle": 0.2, "ring": -0.6, "pinky": -1.0}
+from core.skeleton import default_rest_positions
 
 _OPEN = (0.05, 0.05, 0.03, 0.05)
 _STRAIGHT = (0.0, 0.02, 0.02, 0.0)
@@ -68,41 +58,8 @@ SHAPES: dict[str, dict[str, tuple[float, ...]]] = {
 }
 HAND_SHAPES: tuple[str, ...] = tuple(SHAPES)
 
-# The thumb opposes toward the underside of the palm, near the ring finger's base.
-_THUMB_OPPOSITION_TARGET = np.array([0.06, -0.045, -0.03])
-
-
-def _thumb_axes(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    wrist = rest[JOINT_INDEX["left_wrist"]]
-    t1, t2, t3 = (rest[JOINT_INDEX[f"left_thumb{i}"]] for i in (1, 2, 3))
-    opposition = unit(np.cross(unit(t2 - t1), unit(wrist + _THUMB_OPPOSITION_TARGET - t1)))
-    flex2 = unit(np.cross(unit(t3 - t2), [0.0, -1.0, 0.0]))
-    flex3 = unit(np.cross(unit(t3 - t2), [0.0, -1.0, 0.0]))
-    return opposition, flex2, flex3
-
-
-def _left_rotations(spec: dict[str, tuple[float, ...]], thumb_axes: tuple) -> np.ndarray:
-    out = np.zeros((15, 3))
-    for f, finger in enumerate(FINGERS):
-        values = spec[finger]
-        if finger == "thumb":
-            for k in range(3):
-                out[3 * f + k] = values[k] * thumb_axes[k]
-            continue
-        c1, c2, c3, spread = values
-        out[3 * f] = c1 * _CURL_AXIS + _SPREAD_SIGN[finger] * spread * _SPREAD_AXIS
-        out[3 * f + 1] = c2 * _CURL_AXIS
-        out[3 * f + 2] = c3 * _CURL_AXIS
-    return out
-
-
-def mirror(rotations: np.ndarray) -> np.ndarray:
-    """Axis-angle rotations reflected through the X = 0 plane (left side <-> right side)."""
-    return rotations * np.array([1.0, -1.0, -1.0])
-
-
-_AXES = _thumb_axes(default_rest_positions())
-_LEFT_TABLE = {name: _left_rotations(spec, _AXES) for name, spec in SHAPES.items()}
+_AXES = thumb_axes(default_rest_positions())
+_LEFT_TABLE = {name: finger_rotations(spec, _AXES) for name, spec in SHAPES.items()}
 
 
 def shape_rotations(name: str, side: str) -> np.ndarray:
@@ -110,4 +67,4 @@ def shape_rotations(name: str, side: str) -> np.ndarray:
     if name not in _LEFT_TABLE:
         raise BodyLanguageError(f"unknown hand shape {name!r}; expected one of {HAND_SHAPES}")
     left = _LEFT_TABLE[name]
-    return left.copy() if side == "left" else mirror(left)
+    return left.copy() if side == "left" else mirror_rotations(left)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core.corpus import action_hands
+from core.corpus.hands import FINGER_JOINTS
 from core.corpus.signals import min_jerk
 from core.corpus.style import Style
 from core.limb_ik import (
@@ -455,7 +456,7 @@ class Stage:
         `curl` (T,) adds a uniform curl of the four fingers (radians), for beckoning."""
         keys = sorted(keys, key=lambda key: key[0])
         times = np.array([time for time, _ in keys])
-        joints = list(action_hands.FINGER_JOINTS[side])
+        joints = list(FINGER_JOINTS[side])
         self.flush()
         table = np.stack([
             self.poses[:, joints] if shape is None else
@@ -467,7 +468,7 @@ class Stage:
             axis = np.array([0.0, 0.0, -1.0]) * (1.0 if side == "left" else -1.0)
             for k in range(12):  # index, middle, pinky, ring; the thumb stays
                 fingers[:, k] = fingers[:, k] + np.asarray(curl)[:, None] * axis
-        for k, joint in enumerate(action_hands.FINGER_JOINTS[side]):
+        for k, joint in enumerate(FINGER_JOINTS[side]):
             self.set_rotation(joint, fingers[:, k])
 
     # -- lower body ---------------------------------------------------------------------------

@@ -8,13 +8,17 @@ its own bone directions, so they follow whatever rest skeleton is in use.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from core.corpus.signals import smooth_noise
 from core.skeleton import JOINT_INDEX, default_rest_positions
 
-LEFT_FINGER_JOINTS: tuple[int, ...] = tuple(range(25, 40))
-RIGHT_FINGER_JOINTS: tuple[int, ...] = tuple(range(40, 55))
+FINGER_JOINTS: dict[str, tuple[int, ...]] = {
+    "left": tuple(range(25, 40)),
+    "right": tuple(range(40, 55)),
+}
 FINGERS: tuple[str, ...] = ("index", "middle", "pinky", "ring", "thumb")  # SMPL-X joint order
 
 # Spread direction per finger: + fans toward the thumb side (+Z for the left hand).
@@ -79,7 +83,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def _thumb_axes(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def thumb_axes(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rotation axes of the left thumb's three joints, from the rest bone directions."""
     wrist = rest[JOINT_INDEX["left_wrist"]]
     t1, t2, t3 = (rest[JOINT_INDEX[f"left_thumb{i}"]] for i in (1, 2, 3))
@@ -92,18 +96,25 @@ def _thumb_axes(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return opposition, flexion2, flexion3
 
 
-def _shape_rotations(spec: _ShapeSpec, thumb_axes: tuple[np.ndarray, ...]) -> np.ndarray:
-    """(15, 3) left-hand axis-angle rotations of one shape, in SMPL-X finger-joint order."""
+def finger_rotations(
+    spec: Mapping[str, tuple[float, ...]], thumb_axes: tuple[np.ndarray, ...]
+) -> np.ndarray:
+    """(15, 3) left-hand axis-angle rotations of one shape, in SMPL-X finger-joint order.
+
+    `spec` gives each finger's (curl of joints 1, 2, 3, spread); the thumb's first three values
+    turn it about `thumb_axes` (opposition, flexion of joint 2, flexion of joint 3).
+    """
     out = np.zeros((15, 3))
     for f, finger in enumerate(FINGERS):
-        a, b, c, spread = spec[finger]
+        values = spec[finger]
         if finger == "thumb":
-            for k, (angle, axis) in enumerate(zip((a, b, c), thumb_axes, strict=True)):
-                out[3 * f + k] = angle * axis
+            for k, axis in enumerate(thumb_axes):
+                out[3 * f + k] = values[k] * axis
             continue
-        out[3 * f] = a * _CURL_AXIS + _SPREAD_SIGN[finger] * spread * _SPREAD_AXIS
-        out[3 * f + 1] = b * _CURL_AXIS
-        out[3 * f + 2] = c * _CURL_AXIS
+        curl1, curl2, curl3, spread = values
+        out[3 * f] = curl1 * _CURL_AXIS + _SPREAD_SIGN[finger] * spread * _SPREAD_AXIS
+        out[3 * f + 1] = curl2 * _CURL_AXIS
+        out[3 * f + 2] = curl3 * _CURL_AXIS
     return out
 
 
@@ -115,8 +126,8 @@ def mirror_rotations(left: np.ndarray) -> np.ndarray:
 def shape_table(rest_positions: np.ndarray | None = None) -> np.ndarray:
     """(S, 15, 3) left-hand rotations of every shape in HAND_SHAPES order."""
     rest = default_rest_positions() if rest_positions is None else rest_positions
-    axes = _thumb_axes(rest)
-    return np.stack([_shape_rotations(SHAPE_SPECS[name], axes) for name in HAND_SHAPES])
+    axes = thumb_axes(rest)
+    return np.stack([finger_rotations(SHAPE_SPECS[name], axes) for name in HAND_SHAPES])
 
 
 _TABLE = shape_table()
