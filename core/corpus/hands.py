@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from core.corpus.signals import smooth_noise
+from core.limb_ik import unit
 from core.skeleton import JOINT_INDEX, default_rest_positions
 
 FINGER_JOINTS: dict[str, tuple[int, ...]] = {
@@ -79,20 +80,16 @@ _CURL_AXIS = np.array([0.0, 0.0, -1.0])
 _SPREAD_AXIS = np.array([0.0, -1.0, 0.0])  # rotating +X about -Y moves it toward +Z
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v)
-
-
 def thumb_axes(rest: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rotation axes of the left thumb's three joints, from the rest bone directions."""
     wrist = rest[JOINT_INDEX["left_wrist"]]
     t1, t2, t3 = (rest[JOINT_INDEX[f"left_thumb{i}"]] for i in (1, 2, 3))
-    tip_direction = _unit(t3 - t2)
+    tip_direction = unit(t3 - t2)
     # Opposition swings the whole thumb from its base toward the palm's underside.
-    opposition = _unit(np.cross(_unit(t2 - t1), _unit(wrist + _THUMB_OPPOSITION_TARGET - t1)))
+    opposition = unit(np.cross(unit(t2 - t1), unit(wrist + _THUMB_OPPOSITION_TARGET - t1)))
     # Flexion of the outer joints bends toward the palm side (-Y), across the thumb's length.
-    flexion2 = _unit(np.cross(_unit(t3 - t2), [0.0, -1.0, 0.0]))
-    flexion3 = _unit(np.cross(tip_direction, [0.0, -1.0, 0.0]))
+    flexion2 = unit(np.cross(unit(t3 - t2), [0.0, -1.0, 0.0]))
+    flexion3 = unit(np.cross(tip_direction, [0.0, -1.0, 0.0]))
     return opposition, flexion2, flexion3
 
 
