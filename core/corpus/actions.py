@@ -3,8 +3,8 @@
 An action replaces the channels of the parts it owns over its span and fades in from, and back
 out to, whatever the base motion (speech) does there, so it can run alone or while speaking.
 Actions that move the feet also move the root: after a walk or a turn the base carries on from
-the new place and heading. Choreographies live in `action_library`, phrasings in
-`action_phrases`.
+the new place and heading. Choreographies are registered in `action_library` (written in
+`action_gestures` and `action_moves`), phrasings live in `action_phrases`.
 """
 
 from __future__ import annotations
