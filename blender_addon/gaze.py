@@ -102,7 +102,7 @@ def from_world(points: np.ndarray, armature_world: np.ndarray) -> np.ndarray:
     with this world matrix: the inverse of `to_world`."""
     linear, offset, rotation = _placement(armature_world)
     pelvis = _OFFSETS[ROOT_JOINT]
-    local = np.linalg.solve(linear, (np.asarray(points, dtype=np.float64) - offset).T).T
+    local = (np.asarray(points, dtype=np.float64) - offset) @ np.linalg.inv(linear).T
     return pelvis + (local - SMPLX_TO_BLENDER @ pelvis) @ rotation.T @ SMPLX_TO_BLENDER
 
 

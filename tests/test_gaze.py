@@ -163,7 +163,9 @@ def test_the_models_nod_survives_the_turn(placement):
     motion = _motion(frames, root_yaw, trans)
     nod = np.radians(10.0) * np.sin(2 * np.pi * 1.5 * np.arange(frames) / FPS)
     poses = motion.poses.copy()
-    poses[:, HEAD, 0] = nod  # about the head's left axis: the chin goes down and up
+    # About the left axis, the chin going down and up, in the neck and the head as people do.
+    poses[:, JOINT_INDEX["neck"], 0] = 0.4 * nod
+    poses[:, HEAD, 0] = 0.6 * nod
     nodding = MotionArrays(poses, motion.trans)
     # Far to the left, where a nod kept in the torso's axes would tilt the head sideways.
     targets = _speaker_at(motion, matrix, 55.0, 0.0)
@@ -226,6 +228,11 @@ def test_the_head_turns_rather_than_snaps(placement):
     bound = np.degrees(LIMITS.yaw) * 1.5 / (0.3 * FPS)
     assert steps.max() <= bound + 0.01
     assert steps.max() > 0.8 * bound
+    # The eyes turn with the same weight, 25 degrees beyond the head at most.
+    eye_bound = np.degrees(LIMITS.yaw + LIMITS.eyes) * 1.5 / (0.3 * FPS)
+    for eye in EYES:
+        eye_steps = _degrees_between(rotations[1:, eye, :, 2], rotations[:-1, eye, :, 2])
+        assert eye_steps.max() <= eye_bound + 0.01
     head_yaw, _pitch = _head_in_torso(turned, matrix)
     assert head_yaw[55] == pytest.approx(60.0, abs=0.01) and abs(head_yaw[0]) < 1e-9
 
