@@ -4,16 +4,17 @@ toward the speaker's head (numpy only: no bpy, no core).
 The model animates a listener's nods, blinks and breathing but cannot know where the speaker
 stands, so the turn toward the speaker is added here, on top of the model's own head motion.
 
-Where a motion stands in the scene follows what retarget.py keys on the add-on's SMPL-X rig: the
-armature's object rotation is cancelled there, so a motion plays in world axes (SMPL-X turned
-Y-up to Z-up by SMPLX_TO_BLENDER) whatever way the armature object is turned; the object's
-location and scale place it, and its rotation only moves the pelvis's rest position. A joint at
-p (SMPL-X FK, default rest skeleton) lands in the world at
+Where a motion stands in the scene follows what retarget.py keys on the add-on's SMPL-X rig: a
+motion plays in world axes (SMPL-X turned Y-up to Z-up by SMPLX_TO_BLENDER) turned by the
+armature object's heading (its turn about world Z) and by nothing else of its rotation; the
+object's location and scale place it, and the rest of its rotation only moves the pelvis's rest
+position. A joint at p (SMPL-X FK, default rest skeleton) lands in the world at
 
-    t + M S o + (M O^T) S (p - o)
+    t + M S o + (M O^T H) S (p - o)
 
 with M, t the object matrix's 3x3 part and translation, O the rotation part of M (the polar
-decomposition retarget.py takes), S = SMPLX_TO_BLENDER and o the pelvis's rest position.
+decomposition retarget.py takes), H its heading (quaternions.heading), S = SMPLX_TO_BLENDER and
+o the pelvis's rest position.
 
 How the job would call it, for a listener hearing one speaker in frames 120-260 and 400-515
 (indices into the motions' frames, both ends included), the two motions starting on the same
@@ -41,7 +42,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .motion_arrays import AddonInputError, MotionArrays
-from .quaternions import axis_angle_to_matrix, matrix_to_axis_angle, normalized_rotation
+from .quaternions import (
+    axis_angle_to_matrix,
+    heading,
+    matrix_to_axis_angle,
+    normalized_rotation,
+)
 from .skeleton_data import (
     JOINT_INDEX,
     ROOT_JOINT,
@@ -80,14 +86,16 @@ class GazeLimits:
 
 
 def _placement(armature_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """M (3x3), t and the rotation part O of a finite, invertible 4x4 object matrix."""
+    """M (3x3), t and H^T O (the object's rotation less its heading, which the motion keeps) of
+    a finite, invertible 4x4 object matrix."""
     matrix = np.asarray(armature_world, dtype=np.float64)
     if matrix.shape != (4, 4) or not np.all(np.isfinite(matrix)):
         raise AddonInputError(f"armature matrix must be a finite 4x4 matrix, got {matrix.shape}")
     linear = matrix[:3, :3]
     if abs(np.linalg.det(linear)) < 1e-12:
         raise AddonInputError("armature matrix is singular (a zero scale)")
-    return linear, matrix[:3, 3], normalized_rotation(linear)
+    rotation = normalized_rotation(linear)
+    return linear, matrix[:3, 3], heading(rotation).T @ rotation
 
 
 def to_world(points: np.ndarray, armature_world: np.ndarray) -> np.ndarray:
@@ -115,7 +123,9 @@ def world_joints(
     armature with this world matrix. A rotation's columns are the joint's SMPL-X axes (its left,
     up and forward at rest) in the world, exact for a uniformly scaled armature."""
     positions, rotations = forward_kinematics(motion.poses, motion.trans)
-    return to_world(positions, armature_world), SMPLX_TO_BLENDER @ rotations
+    linear, _offset, _rest = _placement(armature_world)
+    return (to_world(positions, armature_world),
+            heading(normalized_rotation(linear)) @ SMPLX_TO_BLENDER @ rotations)
 
 
 def eye_midpoints(motion: MotionArrays, armature_world: np.ndarray) -> np.ndarray:

@@ -22,7 +22,8 @@ import numpy as np
 from .shared import rotations
 
 __all__ = [
-    "axis_angle_to_matrix", "axis_angle_to_quaternion", "make_continuous", "matrix_to_axis_angle",
+    "axis_angle_to_matrix", "axis_angle_to_quaternion", "heading", "make_continuous",
+    "matrix_to_axis_angle",
     "matrix_to_quaternion", "normalized_rotation", "quaternion_apply", "quaternion_between",
     "quaternion_conjugate", "quaternion_multiply", "quaternion_to_axis_angle",
     "quaternion_to_matrix", "resample_linear", "resample_quaternions", "rotation_between",
@@ -187,3 +188,17 @@ def normalized_rotation(matrix: np.ndarray) -> np.ndarray:
         u[flip, :, -1] *= -1
         rotation = u @ vt
     return rotation
+
+
+def heading(rotation: np.ndarray) -> np.ndarray:
+    """[..., 3, 3] the turn about world Z (Blender's up) that a rotation makes: its twist about Z
+    in a swing-twist split, so a rig stood up from a Y-up file (90 degrees about X) has none and
+    a character turned to face its partner keeps that turn. A rotation that swings Z upside
+    down by a half turn has no defined heading: the identity."""
+    q = matrix_to_quaternion(np.asarray(rotation, dtype=np.float64))
+    twist = np.zeros_like(q)
+    twist[..., 0], twist[..., 3] = q[..., 0], q[..., 3]
+    norm = np.sqrt(twist[..., 0] ** 2 + twist[..., 3] ** 2)
+    undefined = norm < 1e-12
+    twist[..., 0] = np.where(undefined, 1.0, twist[..., 0])
+    return quaternion_to_matrix(twist / np.where(undefined, 1.0, norm)[..., None])

@@ -11,16 +11,17 @@ armature's space:
     basis_j = Rest_j^T Rest_k W_k^T W_j the pose-bone rotation Blender keys (k: the mapped bone
                                         the target bone follows, or none)
 
-C turns SMPL-X axes into the armature's (Y-up to Z-up, then the inverse of the armature object's
-rotation); Rest_j is the target bone's rest orientation (bone.matrix_local); A_j is the rotation
-that lays the target's rest bone onto the SMPL-X rest bone (its direction to the next mapped
-joint exactly, the twist from the directions to its other mapped children), which is what makes
-an A-pose rig's arms follow a T-pose skeleton; S_j, the identity unless SMPL-X joints between j
-and that next mapped joint are missing from the rig, bends the bone to point where the SMPL-X
-chain ends, so a rig without spine2 still points its spine at the neck. This is the usual
-world-space delta transfer R_target_world = R_smplx_world R_smplx_rest_world^-1
-R_target_rest_world, with the target's rest first aligned to SMPL-X's.
-Root translation goes onto the pelvis bone, scaled by the ratio of leg lengths.
+C turns SMPL-X axes into the armature's (Y-up to Z-up, the object's heading, then the inverse of the
+armature object's rotation: the performance turns with the character about the world's up, and the
+rest of the object's rotation, such as a Y-up file stood up, is undone); Rest_j is the target bone's
+rest orientation (bone.matrix_local); A_j is the rotation that lays the target's rest bone onto the
+SMPL-X rest bone (its direction to the next mapped joint exactly, the twist from the directions to
+its other mapped children), which is what makes an A-pose rig's arms follow a T-pose skeleton; S_j,
+the identity unless SMPL-X joints between j and that next mapped joint are missing from the rig,
+bends the bone to point where the SMPL-X chain ends, so a rig without spine2 still points its spine
+at the neck. This is the usual world-space delta transfer R_target_world = R_smplx_world
+R_smplx_rest_world^-1 R_target_rest_world, with the target's rest first aligned to SMPL-X's. Root
+translation goes onto the pelvis bone, scaled by the ratio of leg lengths.
 
 On Body Language's own SMPL-X rig A_j = S_j = I and basis_j = B_j^T R_local_j B_j with
 B_j = C^T Rest_j: the exact local conversion, for any bone roll.
@@ -38,6 +39,7 @@ from .bone_map import BoneMap, PoseProperty, resolve_bones
 from .motion_arrays import AddonInputError
 from .quaternions import (
     axis_angle_to_matrix,
+    heading,
     matrix_to_axis_angle,
     matrix_to_quaternion,
     normalized_rotation,
@@ -180,7 +182,6 @@ def read_target_rig(armature: Any, bone_map: BoneMap, evaluated: Any = None) -> 
         follows.append(-1 if followed is None else bones.index(followed))
     world = np.array(armature.matrix_world)[:3, :3]
     scale = float(np.cbrt(abs(np.linalg.det(world)))) or 1.0
-    object_rotation = normalized_rotation(world)
     return TargetRig(
         joints=joints,
         bones=bones,
@@ -188,11 +189,20 @@ def read_target_rig(armature: Any, bone_map: BoneMap, evaluated: Any = None) -> 
         heads=heads,
         y_axes=_unit(rest[:, :, 1]),
         follows=tuple(follows),
-        smplx_to_armature=object_rotation.T @ SMPLX_TO_BLENDER,
+        smplx_to_armature=smplx_to_armature(world),
         armature_units_per_metre=1.0 / scale,
         pose_properties=bone_map.pose_properties,
         extra=tuple(extra for _joint, extra, _bone in entries),
     )
+
+
+def smplx_to_armature(object_matrix: np.ndarray) -> np.ndarray:
+    """C: SMPL-X axes in the armature's space, for an armature object with this 3x3 world matrix.
+
+    The performance turns with the character's heading, so two characters can face each other;
+    the rest of the object's rotation (a Y-up file stood up) is undone."""
+    rotation = normalized_rotation(np.asarray(object_matrix, dtype=np.float64))
+    return rotation.T @ heading(rotation) @ SMPLX_TO_BLENDER
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
