@@ -1,9 +1,11 @@
 """Geometry of the preview body that Create Character skins to its armature (numpy, no bpy).
 
-A low-poly stand-in, not a human model: an eight-sided prism along each bone, an ellipsoid
-skull, a jaw block that moves with the jaw bone, lips, brows, eyelids, cheeks, nose and tongue
-as small blocks that the 52 ARKit shape keys push around (so face channels show in renders),
-and two eyeballs with dark pupils that are separate objects on the eye bones.
+The body is one closed subdivision cage (humanoid_cage.py) with smooth skin weights; Blender's
+Subdivision Surface modifier rounds it after the armature has posed it. The face's moving parts
+sit on the head as small closed shells in the same mesh: lips, a dark mouth between them that
+stretches when the jaw opens, tongue, nose, brows, eyelids and cheeks, which the 52 ARKit shape
+keys push around (so face channels show in renders); the chin and lower face skin follow the jaw
+bone and jawOpen. The eyeballs, with dark pupils, are separate objects on the eye bones.
 
 Built in SMPL-X coordinates (metres, Y up, facing +Z) around the default rest skeleton and
 handed out in Blender's Z-up frame.
@@ -15,72 +17,56 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .skeleton_data import (
-    JOINT_INDEX,
-    JOINT_NAMES,
-    default_rest_positions,
-    rest_tail_positions,
-    smplx_to_blender,
-)
+from .body_cage import orient_outward, weight_matrix
+from .humanoid_cage import humanoid_cage
+from .skeleton_data import JOINT_INDEX, JOINT_NAMES, default_rest_positions, smplx_to_blender
 
-MATERIALS = ("BL skin", "BL lips", "BL eye white", "BL pupil")
+MATERIALS = ("BL skin", "BL lips", "BL eye white", "BL pupil", "BL mouth")
 MATERIAL_COLOURS = {
     "BL skin": (0.80, 0.62, 0.50, 1.0),
-    "BL lips": (0.60, 0.18, 0.20, 1.0),
+    "BL lips": (0.60, 0.25, 0.25, 1.0),
     "BL eye white": (0.95, 0.95, 0.95, 1.0),
     "BL pupil": (0.03, 0.03, 0.05, 1.0),
+    "BL mouth": (0.12, 0.02, 0.03, 1.0),
 }
-SKIN, LIPS, EYE_WHITE, PUPIL = range(4)
-PRISM_SIDES = 8
+SKIN, LIPS, EYE_WHITE, PUPIL, MOUTH = range(5)
 EYE_RADIUS = 0.0125
+SUBDIVISION_LEVELS = 2
+# Skin whose jaw weight is at least this counts as the jaw for the jaw shape keys.
+_JAW_SKIN = 0.5
+# The cheeks are the head's skin beside the nose and mouth: (lowest, highest) SMPL-X height,
+# the least distance from the midline and the least z ahead of the head joint.
+_CHEEK_HEIGHTS = (1.57, 1.63)
+_CHEEK_OFF_MIDLINE = 0.05
+_CHEEK_AHEAD = 0.0
 
-# Radii (metres) at the start and end of each bone's prism; the head, jaw and eyes have their
-# own shapes. Side-less names cover both sides.
-_RADII = {
-    "pelvis": (0.125, 0.12), "spine1": (0.12, 0.12), "spine2": (0.12, 0.125),
-    "spine3": (0.125, 0.10), "neck": (0.05, 0.045), "collar": (0.045, 0.045),
-    "shoulder": (0.048, 0.04), "elbow": (0.04, 0.03), "wrist": (0.03, 0.027),
-    "hip": (0.08, 0.055), "knee": (0.055, 0.04), "ankle": (0.04, 0.028), "foot": (0.025, 0.02),
-    "thumb": (0.011, 0.009), "finger": (0.009, 0.008),
-}
-_NO_PRISM = frozenset({"head", "jaw", "left_eye", "right_eye"})
-
-
-def _radii(name: str) -> tuple[float, float]:
-    bare = name.removeprefix("left_").removeprefix("right_")
-    if bare in _RADII:
-        return _RADII[bare]
-    return _RADII["thumb" if bare.startswith("thumb") else "finger"]
-
-
-# Face features around the head joint, SMPL-X axes: (label, joint, centre, size).
+# Face shells around the head joint, SMPL-X axes: (label, joint, centre, size). The mouth is
+# weighted half to the head (top) and half to the jaw (bottom), so it opens with the jaw.
 _FEATURES = (
-    ("jaw", "jaw", (0.0, -0.055, 0.035), (0.085, 0.04, 0.07)),
-    ("lip_upper", "head", (0.0, -0.030, 0.066), (0.040, 0.008, 0.016)),
-    ("lip_lower", "jaw", (0.0, -0.041, 0.064), (0.038, 0.008, 0.016)),
-    ("tongue", "jaw", (0.0, -0.038, 0.045), (0.024, 0.006, 0.030)),
-    ("nose", "head", (0.0, -0.005, 0.085), (0.016, 0.030, 0.020)),
-    ("brow_left", "head", (0.031, 0.032, 0.076), (0.030, 0.006, 0.008)),
-    ("brow_right", "head", (-0.031, 0.032, 0.076), (0.030, 0.006, 0.008)),
-    ("lid_left", "head", (0.031, 0.024, 0.086), (0.026, 0.008, 0.006)),
-    ("lid_right", "head", (-0.031, 0.024, 0.086), (0.026, 0.008, 0.006)),
-    ("cheek_left", "head", (0.045, -0.010, 0.058), (0.025, 0.025, 0.012)),
-    ("cheek_right", "head", (-0.045, -0.010, 0.058), (0.025, 0.025, 0.012)),
+    ("mouth", "jaw", (0.0, -0.0355, 0.083), (0.046, 0.014, 0.012)),
+    ("lip_upper", "head", (0.0, -0.029, 0.088), (0.056, 0.011, 0.012)),
+    ("lip_lower", "jaw", (0.0, -0.042, 0.086), (0.052, 0.012, 0.012)),
+    ("tongue", "jaw", (0.0, -0.038, 0.068), (0.026, 0.007, 0.030)),
+    ("nose", "head", (0.0, -0.004, 0.101), (0.020, 0.034, 0.026)),
+    ("brow_left", "head", (0.032, 0.043, 0.086), (0.034, 0.008, 0.011)),
+    ("brow_right", "head", (-0.032, 0.043, 0.086), (0.034, 0.008, 0.011)),
+    ("lid_left", "head", (0.031, 0.030, 0.090), (0.030, 0.020, 0.008)),
+    ("lid_right", "head", (-0.031, 0.030, 0.090), (0.030, 0.020, 0.008)),
 )
-# The skull's top is the top of the head: 0.025 + 0.09 = HEAD_TOP_ABOVE_HEAD_JOINT.
-_SKULL_CENTRE = (0.0, 0.025, -0.005)
-_SKULL_RADII = (0.075, 0.09, 0.085)
+_FEATURE_MATERIALS = {"mouth": MOUTH, "lip_upper": LIPS, "lip_lower": LIPS, "tongue": LIPS}
 
+# What the jaw shape keys move: the jaw's skin, the lower lip, the tongue, the mouth's bottom.
+_JAW_PARTS = ("jaw", "lip_lower", "tongue", "mouth_lower")
 # ARKit shape keys as (feature labels, weighting, displacement in metres (x, y, z), x scale).
 # Weighting picks the feature's vertices: "all", its "left"/"right" end, or its "inner"/"outer"
 # end (towards or away from the face's midline); the x scale spreads (+) or gathers (-) them.
 _L, _R = "left", "right"
 _ARKIT_SHAPES: dict[str, tuple[tuple[tuple[str, ...], str, tuple[float, float, float], float],
                                ...]] = {
-    "jawForward": ((("jaw", "lip_lower", "tongue"), "all", (0.0, 0.0, 0.010), 0.0),),
-    "jawLeft": ((("jaw", "lip_lower", "tongue"), "all", (0.008, 0.0, 0.0), 0.0),),
-    "jawRight": ((("jaw", "lip_lower", "tongue"), "all", (-0.008, 0.0, 0.0), 0.0),),
-    "jawOpen": ((("jaw", "lip_lower", "tongue"), "all", (0.0, -0.022, -0.004), 0.0),),
+    "jawForward": ((_JAW_PARTS, "all", (0.0, 0.0, 0.010), 0.0),),
+    "jawLeft": ((_JAW_PARTS, "all", (0.008, 0.0, 0.0), 0.0),),
+    "jawRight": ((_JAW_PARTS, "all", (-0.008, 0.0, 0.0), 0.0),),
+    "jawOpen": ((_JAW_PARTS, "all", (0.0, -0.022, -0.004), 0.0),),
     "mouthClose": ((("lip_lower",), "all", (0.0, 0.006, 0.0), 0.0),),
     "mouthFunnel": ((("lip_upper",), "all", (0.0, 0.003, 0.006), -0.15),
                     (("lip_lower",), "all", (0.0, -0.003, 0.006), -0.15)),
@@ -105,7 +91,7 @@ def _sided(name: str, side: str) -> str:
 # Shapes that exist once per side; the right one mirrors the left (x negated).
 _SIDED_SHAPES: dict[str, tuple[tuple[tuple[str, ...], str, tuple[float, float, float], float],
                                ...]] = {
-    "eyeBlink{Side}": ((("lid_{side}",), "all", (0.0, -0.014, 0.008), 0.0),),
+    "eyeBlink{Side}": ((("lid_{side}",), "all", (0.0, -0.018, 0.008), 0.0),),
     "eyeLookDown{Side}": ((("lid_{side}",), "all", (0.0, -0.004, 0.0), 0.0),),
     "eyeLookIn{Side}": ((("lid_{side}",), "all", (-0.002, 0.0, 0.0), 0.0),),
     "eyeLookOut{Side}": ((("lid_{side}",), "all", (0.002, 0.0, 0.0), 0.0),),
@@ -142,47 +128,6 @@ def arkit_shape_rules() -> dict[str, tuple[tuple[tuple[str, ...], str, np.ndarra
     return rules
 
 
-@dataclass
-class _MeshBuilder:
-    vertices: list[np.ndarray] = field(default_factory=list)
-    faces: list[tuple[int, ...]] = field(default_factory=list)
-    face_materials: list[int] = field(default_factory=list)
-    vertex_joints: list[np.ndarray] = field(default_factory=list)
-    vertex_labels: list[np.ndarray] = field(default_factory=list)
-    count: int = 0
-
-    def add(self, vertices: np.ndarray, faces: list[tuple[int, ...]], joint: int, label: str,
-            material: int = SKIN) -> None:
-        self.vertices.append(vertices)
-        self.faces.extend(tuple(self.count + i for i in face) for face in faces)
-        self.face_materials.extend([material] * len(faces))
-        self.vertex_joints.append(np.full(len(vertices), joint))
-        self.vertex_labels.append(np.full(len(vertices), label, dtype=object))
-        self.count += len(vertices)
-
-
-def _perpendicular_frame(axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    helper = np.array([0.0, 0.0, 1.0]) if abs(axis[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
-    u = np.cross(axis, helper)
-    u /= np.linalg.norm(u)
-    return u, np.cross(axis, u)
-
-
-def prism(start: np.ndarray, end: np.ndarray, radii: tuple[float, float],
-          sides: int = PRISM_SIDES) -> tuple[np.ndarray, list[tuple[int, ...]]]:
-    """A closed prism from `start` to `end` with the given end radii."""
-    axis = end - start
-    axis = axis / np.linalg.norm(axis)
-    u, v = _perpendicular_frame(axis)
-    angles = 2 * np.pi * np.arange(sides) / sides
-    ring = np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v
-    vertices = np.concatenate([start + radii[0] * ring, end + radii[1] * ring])
-    faces = [(i, (i + 1) % sides, sides + (i + 1) % sides, sides + i) for i in range(sides)]
-    faces.append(tuple(reversed(range(sides))))
-    faces.append(tuple(range(sides, 2 * sides)))
-    return vertices, faces
-
-
 def box(centre: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, list[tuple[int, ...]]]:
     corners = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)])
     faces = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
@@ -217,15 +162,16 @@ def ellipsoid(centre: np.ndarray, radii: np.ndarray, segments: int = 12,
 @dataclass(frozen=True)
 class PreviewGeometry:
     """One mesh in Blender coordinates: vertices (N, 3) relative to the object's `origin`,
-    faces, the joint each vertex follows, a material index per face and the vertex positions
-    (N, 3) of each shape key."""
+    faces, skin weights (N, 55) over the SMPL-X bones (rows sum to one), a material index per
+    face, the vertex positions (N, 3) of each shape key, and the subdivision levels it wants."""
 
     vertices: np.ndarray
     faces: list[tuple[int, ...]]
-    vertex_joints: np.ndarray
+    weights: np.ndarray
     face_materials: np.ndarray
     shape_keys: dict[str, np.ndarray]
     origin: np.ndarray = field(default_factory=lambda: np.zeros(3))
+    subdivision: int = 0
 
 
 def _weights(points: np.ndarray, weighting: str) -> np.ndarray:
@@ -243,26 +189,27 @@ def _weights(points: np.ndarray, weighting: str) -> np.ndarray:
     return outer if weighting == "outer" else 1.0 - outer
 
 
-def body_geometry() -> PreviewGeometry:
-    """The skinned body with its face features and ARKit-52 shape keys."""
-    rest = default_rest_positions()
-    tails = rest_tail_positions()
-    builder = _MeshBuilder()
-    for joint, name in enumerate(JOINT_NAMES):
-        if name in _NO_PRISM:
-            continue
-        vertices, faces = prism(rest[joint], tails[joint], _radii(name))
-        builder.add(vertices, faces, joint, "body")
-    head = rest[JOINT_INDEX["head"]]
-    skull, faces = ellipsoid(head + _SKULL_CENTRE, np.array(_SKULL_RADII))
-    builder.add(skull, faces, JOINT_INDEX["head"], "skull")
+def _face_shells(head: np.ndarray) -> tuple[list[np.ndarray], list[list[tuple[int, ...]]],
+                                             list[np.ndarray], list[str], list[int]]:
+    """(vertices, faces, skin weights, vertex labels, material) of each face shell."""
+    shells: tuple[list, list, list, list, list] = ([], [], [], [], [])
     for label, joint_name, centre, size in _FEATURES:
         vertices, faces = box(head + np.array(centre), np.array(size))
-        material = LIPS if label.startswith(("lip", "tongue")) else SKIN
-        builder.add(vertices, faces, JOINT_INDEX[joint_name], label, material)
+        weights = np.zeros((len(vertices), len(JOINT_NAMES)))
+        weights[:, JOINT_INDEX[joint_name]] = 1.0
+        labels = np.full(len(vertices), label, dtype=object)
+        if label == "mouth":
+            lower = vertices[:, 1] < head[1] + centre[1]
+            weights[~lower] = 0.0
+            weights[~lower, JOINT_INDEX["head"]] = 1.0
+            labels[lower] = "mouth_lower"
+        for store, item in zip(shells, (vertices, faces, weights, labels,
+                                        _FEATURE_MATERIALS.get(label, SKIN)), strict=True):
+            store.append(item)
+    return shells
 
-    vertices = np.concatenate(builder.vertices)
-    labels = np.concatenate(builder.vertex_labels)
+
+def _shape_keys(vertices: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     shape_keys = {}
     for shape, rules in arkit_shape_rules().items():
         moved = vertices.copy()
@@ -275,12 +222,49 @@ def body_geometry() -> PreviewGeometry:
                                                  [x_scale, 0.0, 0.0])
                 moved[selected] += weights * offset
         shape_keys[shape] = smplx_to_blender(moved)
+    return shape_keys
+
+
+def _skin_labels(skin: np.ndarray, jaw: np.ndarray) -> np.ndarray:
+    """"jaw", "cheek_left", "cheek_right" or "skin" for each cage vertex."""
+    labels = np.where(jaw, "jaw", "skin").astype(object)
+    head = default_rest_positions()[JOINT_INDEX["head"]]
+    cheek = ((skin[:, 1] > _CHEEK_HEIGHTS[0]) & (skin[:, 1] < _CHEEK_HEIGHTS[1])
+             & (np.abs(skin[:, 0]) > _CHEEK_OFF_MIDLINE) & (skin[:, 2] > head[2] + _CHEEK_AHEAD)
+             & ~jaw)
+    labels[cheek & (skin[:, 0] > 0)] = "cheek_left"
+    labels[cheek & (skin[:, 0] < 0)] = "cheek_right"
+    return labels
+
+
+def body_geometry() -> PreviewGeometry:
+    """The skinned body with its face shells and ARKit-52 shape keys."""
+    cage = humanoid_cage()
+    skin = np.array(cage.vertices)
+    skin_weights = weight_matrix(cage.weights, JOINT_NAMES)
+    jaw = skin_weights[:, JOINT_INDEX["jaw"]] >= _JAW_SKIN
+    vertices, faces, weights = [skin], list(cage.faces), [skin_weights]
+    labels = [_skin_labels(skin, jaw)]
+    materials = [SKIN] * len(faces)
+    count = len(skin)
+    head = default_rest_positions()[JOINT_INDEX["head"]]
+    for shell, shell_faces, shell_weights, label, material in zip(*_face_shells(head),
+                                                                  strict=True):
+        vertices.append(shell)
+        faces += [tuple(count + i for i in face) for face in shell_faces]
+        weights.append(shell_weights)
+        labels.append(label)
+        materials += [material] * len(shell_faces)
+        count += len(shell)
+    all_vertices = np.concatenate(vertices)
+    oriented = orient_outward(all_vertices, faces)
     return PreviewGeometry(
-        vertices=smplx_to_blender(vertices),
-        faces=builder.faces,
-        vertex_joints=np.concatenate(builder.vertex_joints),
-        face_materials=np.array(builder.face_materials),
-        shape_keys=shape_keys,
+        vertices=smplx_to_blender(all_vertices),
+        faces=oriented,
+        weights=np.concatenate(weights),
+        face_materials=np.array(materials),
+        shape_keys=_shape_keys(all_vertices, np.concatenate(labels)),
+        subdivision=SUBDIVISION_LEVELS,
     )
 
 
@@ -293,10 +277,12 @@ def eye_geometry(side: str) -> PreviewGeometry:
     segments = 12
     materials = np.full(len(faces), EYE_WHITE)
     materials[-segments:] = PUPIL
+    weights = np.zeros((len(vertices), len(JOINT_NAMES)))
+    weights[:, joint] = 1.0
     return PreviewGeometry(
         vertices=smplx_to_blender(vertices),
         faces=faces,
-        vertex_joints=np.full(len(vertices), joint),
+        weights=weights,
         face_materials=materials,
         shape_keys={},
         origin=smplx_to_blender(centre),

@@ -126,8 +126,26 @@ def _mesh_object(name: str, geometry: PreviewGeometry, collection: Any) -> Any:
     for material_name in MATERIALS:
         mesh.materials.append(_material(material_name))
     mesh.polygons.foreach_set("material_index", geometry.face_materials.astype(np.int32))
+    mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
     mesh.update()
     return _link(bpy.data.objects.new(name, mesh), collection)
+
+
+def _skin(obj: Any, geometry: PreviewGeometry, armature: Any) -> None:
+    """Vertex groups from the geometry's weights and an armature modifier; dual quaternions
+    ("preserve volume") keep elbows and knees round where linear blending pinches them."""
+    for joint in np.flatnonzero(geometry.weights.any(axis=0)):
+        group = obj.vertex_groups.new(name=JOINT_NAMES[joint])
+        column = geometry.weights[:, joint]
+        for weight in np.unique(column[column > 0]):
+            group.add(np.flatnonzero(column == weight).tolist(), float(weight), "REPLACE")
+    modifier = obj.modifiers.new("Armature", "ARMATURE")
+    modifier.object = armature
+    modifier.use_deform_preserve_volume = True
+    if geometry.subdivision:
+        # After the armature: the posed cage is what gets rounded.
+        smooth = obj.modifiers.new("Subdivision", "SUBSURF")
+        smooth.levels = smooth.render_levels = geometry.subdivision
 
 
 def build_preview_body(armature: Any, collection: Any) -> list[Any]:
@@ -138,16 +156,14 @@ def build_preview_body(armature: Any, collection: Any) -> list[Any]:
     geometry = body_geometry()
     body = _mesh_object(f"{armature.name} body", geometry, collection)
     body.parent = armature
-    for joint in np.unique(geometry.vertex_joints):
-        group = body.vertex_groups.new(name=JOINT_NAMES[joint])
-        group.add(np.flatnonzero(geometry.vertex_joints == joint).tolist(), 1.0, "REPLACE")
-    modifier = body.modifiers.new("Armature", "ARMATURE")
-    modifier.object = armature
+    _skin(body, geometry, armature)
 
     body.shape_key_add(name="Basis", from_mix=False)
     for name, positions in geometry.shape_keys.items():
         key = body.shape_key_add(name=name, from_mix=False)
         key.data.foreach_set("co", positions.astype(np.float32).ravel())
+        # Blender 5.0 starts a new key at full strength; the face starts at rest.
+        key.value = 0.0
 
     objects = [body]
     for side in ("left", "right"):
