@@ -84,15 +84,15 @@ def test_preview_body_has_every_arkit_shape_and_each_one_moves_the_face():
 
 def test_preview_body_is_skinned_to_real_bones_and_stands_on_the_floor():
     geometry = body_geometry()
-    assert geometry.vertices.shape[0] == len(geometry.vertex_joints)
-    assert geometry.vertex_joints.min() >= 0 and geometry.vertex_joints.max() < 55
-    used = {skeleton.JOINT_NAMES[j] for j in np.unique(geometry.vertex_joints)}
-    assert {"jaw", "head", "pelvis", "left_index3", "right_foot"} <= used
+    assert geometry.weights.shape == (geometry.vertices.shape[0], 55)
+    used = {skeleton.JOINT_NAMES[j] for j in np.flatnonzero(geometry.weights.any(axis=0))}
+    assert {"jaw", "head", "pelvis", "left_index3", "right_foot", "right_thumb3"} <= used
     assert "left_eye" not in used  # the eyes are separate objects
     assert -0.01 < geometry.vertices[:, 2].min() < 0.02
-    assert geometry.vertices[:, 2].max() == pytest.approx(
-        skeleton.default_rest_positions()[skeleton.JOINT_INDEX["head"], 1]
-        + skeleton.HEAD_TOP_ABOVE_HEAD_JOINT)
+    # The cage's crown sits just above the skull top: subdivision pulls it in by about 1 cm.
+    head_top = (skeleton.default_rest_positions()[skeleton.JOINT_INDEX["head"], 1]
+                + skeleton.HEAD_TOP_ABOVE_HEAD_JOINT)
+    assert head_top <= geometry.vertices[:, 2].max() < head_top + 0.02
     eye = eye_geometry("left")
     assert np.linalg.norm(eye.vertices, axis=1).max() == pytest.approx(EYE_RADIUS)
     assert eye.face_materials.max() == 3  # the pupil
@@ -203,7 +203,7 @@ def test_preview_body_is_skinned_with_shape_keys_and_bone_parented_eyes(created)
     assert values["shape_keys"][0] == "Basis" and set(values["shape_keys"][1:]) == set(ARKIT52)
     assert set(values["groups"]) <= set(skeleton.JOINT_NAMES) and "jaw" in values["groups"]
     assert values["modifier"] == ["ARMATURE", "BL Character"]
-    assert values["materials"] == ["BL skin", "BL lips", "BL eye white", "BL pupil"]
+    assert values["materials"] == ["BL skin", "BL lips", "BL eye white", "BL pupil", "BL mouth"]
     assert values["eyes"] == {"BL Character left eye": ["BONE", "left_eye"],
                               "BL Character right eye": ["BONE", "right_eye"]}
     left_eye = skeleton.default_rest_positions()[skeleton.JOINT_INDEX["left_eye"]]
