@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import platform
 import re
@@ -410,6 +411,11 @@ DEMO_AUDIO = DEMO_DIR / "sample_dialogue.wav"
 DEMO_TRANSCRIPT = DEMO_DIR / "sample_dialogue.txt"
 DEMO_SCRIPT = DEMO_DIR / "run_demo.py"
 DEMO_PROMPT = "wave hello, then talk with your hands"
+# The demo's timed prompt (a `bl:` marker pair) over the sample's second sentence, in seconds;
+# the shipped model follows it (its right wrist goes above the head, seeds 0-2).
+DEMO_TIMED_ACTION = ("raise your right hand", 3.4, 6.2)
+# Only the masked model takes timed prompts; a model of the other kind gets no markers.
+TIMED_PROMPT_LM_KIND = "masked_lm"
 DEFAULT_MODEL_DIR = ROOT / "core" / "checkpoints" / "default"
 MODEL_MANIFEST = "model.json"
 DEMO_RESOLUTION = (480, 360)
@@ -443,15 +449,24 @@ def parse_resolution(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+def takes_timed_prompts(model_dir: Path) -> bool:
+    """Whether the model folder's language model is the kind that takes timed prompts."""
+    manifest = json.loads((model_dir / MODEL_MANIFEST).read_text())
+    return manifest.get("pieces", {}).get("lm", {}).get("kind") == TIMED_PROMPT_LM_KIND
+
+
 def demo_command(python: Path, extension: Path, model_dir: Path, out_dir: Path,
                  resolution: tuple[int, int], samples: int, prompt: str) -> list[str]:
     """The Blender-side demo script run by the venv's Python (bpy is a module there)."""
+    text, start, end = DEMO_TIMED_ACTION
+    timed = ["--timed-action", text, str(start), str(end)] \
+        if takes_timed_prompts(model_dir) else []
     return [str(python), str(DEMO_SCRIPT),
             "--extension", str(extension), "--worker-python", str(python),
             "--model", str(model_dir.resolve()), "--audio", str(DEMO_AUDIO),
             "--transcript", str(DEMO_TRANSCRIPT), "--prompt", prompt,
             "--out", str(out_dir.resolve()), "--resolution", "x".join(map(str, resolution)),
-            "--samples", str(samples)]
+            "--samples", str(samples), *timed]
 
 
 def run_demo(python: Path, model_dir: Path, out_dir: Path,

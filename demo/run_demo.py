@@ -7,9 +7,10 @@ from `python build.py extension` and a fresh BLENDER_USER_RESOURCES folder, beca
 the extension writes to that Blender user folder.
 
 Steps: install and enable the extension, point its preferences at the worker Python and the
-model, put the dialogue on a sound strip at frame 1, Create Character, set the prompt and
-transcript, Generate (in background mode the operator runs its job to the end), save the .blend
-and render a contact sheet of the animation. Nothing here imports torch or the model core:
+model, put the dialogue on a sound strip at frame 1, time an action on it with timeline markers
+(--timed-action), Create Character, set the prompt and transcript, Generate (in background mode
+the operator runs its job to the end), save the .blend and render a contact sheet of the
+animation. Nothing here imports torch or the model core:
 generation happens in the add-on's worker process, as in Blender.
 """
 
@@ -58,6 +59,16 @@ def add_dialogue(scene: bpy.types.Scene, wav: Path) -> bpy.types.Strip:
     scene.frame_start = strip.frame_final_start
     scene.frame_end = strip.frame_final_end - 1
     return strip
+
+
+def add_timed_action(scene: bpy.types.Scene, strip: bpy.types.Strip, action: str,
+                     span: tuple[float, float]) -> list[bpy.types.TimelineMarker]:
+    """A `bl: <action>` marker where the action starts and a bare `bl:` marker where it ends,
+    seconds counted from the strip's start, as a user times an action on the timeline."""
+    start, end = (strip.frame_final_start + round(seconds * scene.render.fps)
+                  for seconds in span)
+    return [scene.timeline_markers.new(f"bl: {action}", frame=start),
+            scene.timeline_markers.new("bl:", frame=end)]
 
 
 def create_character(prompt: str, transcript: str) -> bpy.types.Object:
@@ -109,6 +120,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--resolution", type=parse_size, default=(480, 360),
                         help="one preview frame, WIDTHxHEIGHT")
     parser.add_argument("--samples", type=int, default=16, help="Cycles samples per frame")
+    parser.add_argument("--timed-action", nargs=3, metavar=("TEXT", "START", "END"),
+                        help="an action timed on the dialogue (seconds from its start) with "
+                             "`bl:` timeline markers; needs a masked model")
     return parser.parse_args(argv)
 
 
@@ -127,6 +141,11 @@ def main(argv: list[str]) -> int:
     strip = add_dialogue(scene, args.audio)
     progress(f"sound strip '{strip.name}' at frame {strip.frame_final_start}, "
              f"frames {scene.frame_start}-{scene.frame_end}")
+    if args.timed_action:
+        text, start, end = args.timed_action
+        markers = add_timed_action(scene, strip, text, (float(start), float(end)))
+        progress("timeline markers " + ", ".join(f"'{m.name}' at frame {m.frame}"
+                                                  for m in markers))
     armature = create_character(args.prompt, args.transcript.read_text().strip())
     progress(f"created {armature.name}; prompt: {args.prompt!r}")
     progress(f"generating with the model in {args.model}")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from blender_harness import run_in_blender
-from tiny_model import tiny_model_folder
+from tiny_model import tiny_masked_model_folder, tiny_model_folder
 
 import build
 from core.corpus.speech import espeak_problem
@@ -21,6 +21,8 @@ from core.skeleton import JOINT_NAMES, PART_JOINTS
 
 ROOT = Path(build.__file__).resolve().parent
 TILE = (64, 48)
+# demo/run_demo.py times "raise your right hand" over 3.4-6.2 s of the strip at frame 1 (30 fps).
+TIMED_MARKERS = [["bl: raise your right hand", 103], ["bl:", 187]]
 
 
 def build_py(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -91,9 +93,22 @@ def test_resolution_option_reads_width_x_height():
 # ---------------------------------------------------------------------------- end to end
 
 
+def test_demo_times_its_action_only_for_a_model_that_takes_timed_prompts(tmp_path_factory):
+    text, start, end = build.DEMO_TIMED_ACTION
+    for model, expected in ((build.DEFAULT_MODEL_DIR, True),
+                            (tiny_masked_model_folder(tmp_path_factory), True),
+                            (tiny_model_folder(tmp_path_factory), False)):
+        command = build.demo_command(Path("python"), Path("ext.zip"), model, Path("out"),
+                                     (64, 48), 2, "wave")
+        timed = ["--timed-action", text, str(start), str(end)]
+        assert (command[-4:] == timed) == expected, model
+        assert ("--timed-action" in command) == expected
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    model = tiny_model_folder(tmp_path_factory)
+    # The masked kind, as shipped: it takes the demo's timed prompt.
+    model = tiny_masked_model_folder(tmp_path_factory)
     out = tmp_path_factory.mktemp("demo-out")
     completed = build_py("demo", "--model", str(model), "--out", str(out),
                          "--resolution", "x".join(map(str, TILE)), "--samples", "2")
@@ -106,6 +121,8 @@ def test_demo_prints_where_the_scene_and_preview_are(demo_run):
     assert f"[build] scene:   {out / 'demo.blend'}" in completed.stdout
     assert f"[build] preview: {out / 'demo_preview.png'}" in completed.stdout
     assert "Animated face, hands, upper, lower of Speaker" in completed.stdout
+    # The worker got the timed prompt from the markers: the action over frames 103-186.
+    assert "timed prompts 'raise your right hand' (frames 103-186)" in completed.stdout
 
 
 INSPECT = r'''
@@ -115,7 +132,8 @@ scene = bpy.context.scene
 strips = list(scene.sequence_editor.strips)
 emit(strips=[[s.name, s.type, s.frame_final_start, s.frame_final_end,
               s.sound.packed_file is not None] for s in strips],
-     frames=[scene.frame_start, scene.frame_end], camera=scene.camera is not None)
+     frames=[scene.frame_start, scene.frame_end], camera=scene.camera is not None,
+     markers=sorted([m.name, m.frame] for m in scene.timeline_markers))
 armatures = [obj for obj in scene.objects if obj.type == "ARMATURE"]
 emit(armatures=[obj.name for obj in armatures])
 tracks = {{}}
@@ -142,6 +160,7 @@ def test_saved_scene_has_the_strip_and_every_part_keyed_from_its_start(demo_run,
     _, _, _, seconds = wav_format(build.DEMO_AUDIO)
     assert end - start == pytest.approx(seconds * 30, abs=1)
     assert values["frames"] == [start, end - 1] and values["camera"]
+    assert sorted(values["markers"]) == sorted(TIMED_MARKERS)
     assert values["armatures"] == ["Speaker"]
     tracks = values["tracks"]
     assert sorted(tracks) == ["BL face", "BL hands", "BL lower", "BL upper"]
