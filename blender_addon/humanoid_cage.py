@@ -41,7 +41,7 @@ _HEAD: tuple[tuple[float, float, float, float, float], ...] = (
     (1.62, 0.079, 0.128, -0.085, 0.0),
     (1.655, 0.08, 0.128, -0.087, 0.0),
     (1.695, 0.076, 0.104, -0.082, 0.0),
-    (1.735, 0.056, 0.064, -0.06, 0.0),
+    (1.725, 0.056, 0.064, -0.06, 0.0),
 )
 ARM_ATTACH = (5, 6)  # the arms grow out of the side faces between these torso rings
 # Arm rings: (distance out from the body's midline, vertical half-size, depth half-size, weights

@@ -3,9 +3,10 @@
 The body is one closed subdivision cage (humanoid_cage.py) with smooth skin weights; Blender's
 Subdivision Surface modifier rounds it after the armature has posed it. The face's moving parts
 sit on the head as small closed shells in the same mesh: lips, a dark mouth between them that
-stretches when the jaw opens, tongue, nose, brows, eyelids and cheeks, which the 52 ARKit shape
-keys push around (so face channels show in renders); the chin and lower face skin follow the jaw
-bone and jawOpen. The eyeballs, with dark pupils, are separate objects on the eye bones.
+stretches when the jaw opens, tongue, nose, dark brows and eyelids, which the 52 ARKit shape keys
+push around (so face channels show in renders); the chin and lower face skin follow the jaw bone
+and jawOpen, the cheeks' skin puffs and squints. A cap of short hair covers the crown. The
+eyeballs, with dark pupils, are separate objects on the eye bones.
 
 Built in SMPL-X coordinates (metres, Y up, facing +Z) around the default rest skeleton and
 handed out in Blender's Z-up frame.
@@ -21,15 +22,16 @@ from .body_cage import orient_outward, weight_matrix
 from .humanoid_cage import humanoid_cage
 from .skeleton_data import JOINT_INDEX, JOINT_NAMES, default_rest_positions, smplx_to_blender
 
-MATERIALS = ("BL skin", "BL lips", "BL eye white", "BL pupil", "BL mouth")
+MATERIALS = ("BL skin", "BL lips", "BL eye white", "BL pupil", "BL mouth", "BL hair")
 MATERIAL_COLOURS = {
     "BL skin": (0.80, 0.62, 0.50, 1.0),
     "BL lips": (0.60, 0.25, 0.25, 1.0),
     "BL eye white": (0.95, 0.95, 0.95, 1.0),
     "BL pupil": (0.03, 0.03, 0.05, 1.0),
     "BL mouth": (0.12, 0.02, 0.03, 1.0),
+    "BL hair": (0.10, 0.06, 0.04, 1.0),
 }
-SKIN, LIPS, EYE_WHITE, PUPIL, MOUTH = range(5)
+SKIN, LIPS, EYE_WHITE, PUPIL, MOUTH, HAIR = range(6)
 EYE_RADIUS = 0.0125
 SUBDIVISION_LEVELS = 2
 # Skin whose jaw weight is at least this counts as the jaw for the jaw shape keys.
@@ -53,7 +55,11 @@ _FEATURES = (
     ("lid_left", "head", (0.031, 0.030, 0.090), (0.030, 0.020, 0.008)),
     ("lid_right", "head", (-0.031, 0.030, 0.090), (0.030, 0.020, 0.008)),
 )
-_FEATURE_MATERIALS = {"mouth": MOUTH, "lip_upper": LIPS, "lip_lower": LIPS, "tongue": LIPS}
+_FEATURE_MATERIALS = {"mouth": MOUTH, "lip_upper": LIPS, "lip_lower": LIPS, "tongue": LIPS,
+                      "brow_left": HAIR, "brow_right": HAIR}
+# Short hair: an ellipsoid over the crown and the back of the head, its front inside the
+# forehead (centre from the head joint and radii, SMPL-X axes).
+_HAIR = ((0.0, 0.062, -0.03), (0.09, 0.07, 0.1))
 
 # What the jaw shape keys move: the jaw's skin, the lower lip, the tongue, the mouth's bottom.
 _JAW_PARTS = ("jaw", "lip_lower", "tongue", "mouth_lower")
@@ -206,6 +212,13 @@ def _face_shells(head: np.ndarray) -> tuple[list[np.ndarray], list[list[tuple[in
         for store, item in zip(shells, (vertices, faces, weights, labels,
                                         _FEATURE_MATERIALS.get(label, SKIN)), strict=True):
             store.append(item)
+    vertices, faces = ellipsoid(head + np.array(_HAIR[0]), np.array(_HAIR[1]))
+    weights = np.zeros((len(vertices), len(JOINT_NAMES)))
+    weights[:, JOINT_INDEX["head"]] = 1.0
+    for store, item in zip(shells, (vertices, faces, weights,
+                                    np.full(len(vertices), "hair", dtype=object), HAIR),
+                           strict=True):
+        store.append(item)
     return shells
 
 

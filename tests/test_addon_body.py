@@ -15,7 +15,7 @@ from blender_addon.skeleton_data import rest_tail_positions
 from core import skeleton
 
 BLENDER_FROM_SMPLX = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-FACE_SHELLS = 9  # mouth, two lips, tongue, nose, two brows, two lids
+FACE_SHELLS = 10  # mouth, two lips, tongue, nose, two brows, two lids, hair
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +221,11 @@ def test_body_is_built_quickly_smooth_and_at_rest(bent):
     assert values["weight_sums"] == pytest.approx([1.0, 1.0], abs=1e-5)
     # The rest pose leaves the body where it was built.
     np.testing.assert_allclose(bent.arrays["rest"], bent.arrays["unskinned"], atol=1e-5)
+    # The subdivided body stands on the floor and is as tall as the skeleton's skull top.
+    head_top = (skeleton.default_rest_positions()[skeleton.JOINT_INDEX["head"], 1]
+                + skeleton.HEAD_TOP_ABOVE_HEAD_JOINT)
+    assert 0.0 < bent.arrays["rest"][:, 2].min() < 0.01
+    assert bent.arrays["rest"][:, 2].max() == pytest.approx(head_top, abs=0.015)
 
 
 def test_elbow_and_knee_bend_at_right_angles_keep_the_limbs_volume(bent):
