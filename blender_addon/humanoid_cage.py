@@ -124,11 +124,12 @@ def _limb_ring(centre: np.ndarray, direction: np.ndarray, up: np.ndarray, half_u
 
 
 def _at(points: Sequence[np.ndarray], axis: int, value: float) -> np.ndarray:
-    """The point of the polyline through `points` whose coordinate `axis` is `value`."""
-    coordinates = [point[axis] for point in points]
-    order = np.argsort(coordinates)
-    return np.array([np.interp(value, np.take(coordinates, order),
-                               np.take([p[k] for p in points], order)) for k in range(3)])
+    """The point of the polyline through `points` (running one way along `axis`) whose
+    coordinate `axis` is `value`."""
+    stacked = np.array(points)
+    order = np.argsort(stacked[:, axis])
+    return np.array([np.interp(value, stacked[order, axis], stacked[order, k])
+                     for k in range(3)])
 
 
 def _leg(cage: Cage, bottom: list[int], side: str) -> None:
