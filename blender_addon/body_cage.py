@@ -111,10 +111,6 @@ class Cage:
             self.faces.append(tuple(previous))
         return loops
 
-    def arrays(self) -> tuple[np.ndarray, list[tuple[int, ...]]]:
-        vertices = np.array(self.vertices)
-        return vertices, orient_outward(vertices, self.faces)
-
 
 def aligned_loop(points: np.ndarray, loop: list[int], ring: Ring) -> list[int]:
     """`loop` turned and, if need be, reversed so its i-th vertex lies the way the ring's i-th
