@@ -54,7 +54,7 @@ _ARM = (
     (0.43, 0.045, 0.046, {"{side}_shoulder": 0.5, "{side}_elbow": 0.5}),
     (0.46, 0.046, 0.048, {"{side}_shoulder": 0.2, "{side}_elbow": 0.8}),
     (0.51, 0.047, 0.05, {"{side}_elbow": 1.0}),
-    (0.60, 0.036, 0.042, {"{side}_elbow": 1.0}),
+    (0.60, 0.036, 0.042, {"{side}_elbow": 0.75, "{side}_wrist": 0.25}),
     (0.675, 0.025, 0.036, {"{side}_elbow": 0.5, "{side}_wrist": 0.5}),
 )
 # Leg rings: (height, front/back half-size, side half-size, weights).
