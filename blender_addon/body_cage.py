@@ -2,9 +2,9 @@
 
 The preview body is one closed polygon mesh: a torso tube whose end and side faces are replaced
 by the tubes of the legs, arms, neck, fingers and feet, so the skin runs on without a seam from
-one part into the next. Blender's Subdivision Surface modifier rounds it (a square ring of
-half-size s becomes a near circle of radius ~0.93 s). Each ring carries its skin weights, so
-weights blend along a limb as the rings do.
+one part into the next. Blender's Subdivision Surface modifier rounds it, pulling the surface in:
+a four-point ring on an ellipse of radius r becomes a near circle of radius ~0.66 r. Each ring
+carries its skin weights, so weights blend along a limb as the rings do.
 """
 
 from __future__ import annotations

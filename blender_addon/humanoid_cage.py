@@ -4,7 +4,8 @@ SMPL-X axes (metres, Y up, facing +Z, the character's left at +X). The torso is 
 eight-sided rings from the crotch to the crown, the head its top end; legs grow out of its
 bottom, arms out of its sides under the shoulders, each hand is a palm whose knuckle end splits
 into four fingers and whose thumb side grows the thumb, each foot grows forward out of the
-ankle's front. Ring sizes are cage half-sizes: the subdivided surface lies a little inside.
+ankle's front. Ring sizes are the radii of the ellipses the cage points lie on; the subdivided
+surface lies inside them (at about two thirds for the four-point limb rings).
 Each ring carries its skin weights: a ring on a joint shares between the bones either side.
 """
 
