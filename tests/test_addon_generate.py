@@ -19,8 +19,9 @@ from tiny_model import tiny_model_folder
 
 import build
 from blender_addon.runtime_setup import REQUIREMENTS_FILE, RuntimeSetup, requirement_lines
-from core import worker
 from core.emotions import EMOTIONS
+from core.shared.protocol import PROTOCOL_VERSION
+from core.worker_audio import SAMPLE_RATE, mix_tracks, request_audio
 
 ROOT = Path(build.__file__).resolve().parent
 MODULE = "bl_ext.user_default.body_language"
@@ -248,11 +249,11 @@ except Exception as exc:
     assert "renamed" in values["missing"] and "bind" in values["missing"]
 
     # The worker's mix is the strips as Blender plays them: placed, trimmed, scaled.
-    mix = worker.mix_tracks(values["spec"])
-    rate = worker.SAMPLE_RATE
+    mix = mix_tracks(values["spec"])
+    rate = SAMPLE_RATE
     assert len(mix) == round((130 - 16) / 30 * rate)
-    a_samples = worker.request_audio({"tracks": [{"path": str(a)}]})
-    b_samples = worker.request_audio({"tracks": [{"path": str(b)}]})
+    a_samples = request_audio({"tracks": [{"path": str(a)}]})
+    b_samples = request_audio({"tracks": [{"path": str(b)}]})
     first_len = round(54 / 30 * rate)
     np.testing.assert_allclose(mix[:first_len], 0.5 * a_samples[int(0.2 * rate):][:first_len],
                                atol=1e-4)
@@ -393,7 +394,7 @@ runtime.shutdown_shared()
     assert values["state"] == "FAILED" and values["unchanged"]
     assert "stopped unexpectedly" in values["report"]
     assert "scene is unchanged" in values["report"]
-    assert values["hello"] == worker.PROTOCOL_VERSION and values["restarts"] == 1
+    assert values["hello"] == PROTOCOL_VERSION and values["restarts"] == 1
 
 
 @pytest.mark.parametrize("version", BPY_VERSIONS)

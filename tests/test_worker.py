@@ -13,24 +13,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile
 from tiny_model import tiny_masked_model_folder, tiny_model_folder
+from worker_client import RATE, ROOT, assert_kept_bit_identical, new_client, write_wav
 
 from blender_addon.motion_files import read_motion_file, write_keep_file
 from blender_addon.runtime import WorkerClient, WorkerError, worker_environment
-from core import worker
 from core.face_spaces import ARKIT52
 from core.motion import Motion
+from core.shared.protocol import PROTOCOL_VERSION
 from core.skeleton import PART_JOINTS
-
-ROOT = Path(__file__).resolve().parent.parent
-RATE = worker.SAMPLE_RATE
+from core.worker_audio import mix_tracks, request_audio
+from core.worker_errors import RequestError
+from core.worker_npz import load_motion, save_motion
 
 
 @pytest.fixture(scope="module")
 def client():
     """One warm worker for the tests that leave it running."""
-    made = WorkerClient(sys.executable, ROOT, startup_timeout=60)
+    made = new_client()
     yield made
     made.shutdown()
 
@@ -38,14 +38,9 @@ def client():
 @pytest.fixture
 def own_client():
     """A worker of the test's own, for tests that kill it."""
-    made = WorkerClient(sys.executable, ROOT, startup_timeout=60)
+    made = new_client()
     yield made
     made.shutdown()
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
-    soundfile.write(path, samples.astype(np.float32), rate, subtype="FLOAT")
-    return path
 
 
 def wait_for(predicate, timeout=30.0):
@@ -64,7 +59,7 @@ def test_hello_round_trip_reports_versions(client):
     info = client.call("hello", timeout=60)
     import torch
 
-    assert info["protocol"] == worker.PROTOCOL_VERSION
+    assert info["protocol"] == PROTOCOL_VERSION
     assert info["torch"] == torch.__version__
     assert info["numpy"] == np.__version__
     assert Path(info["core"]) == ROOT / "core"
@@ -77,7 +72,7 @@ def test_hello_round_trip_reports_versions(client):
 
 def test_worker_stdout_carries_only_protocol_lines(tmp_path):
     # A library that prints must not corrupt the protocol: prints land on stderr.
-    code = ("from core.worker import protect_stdout\n"
+    code = ("from core.worker_channel import protect_stdout\n"
             "channel = protect_stdout()\n"
             "print('noise from a library')\n"
             "channel.result('r1', {'ok': True})\n")
@@ -184,7 +179,7 @@ def test_a_worker_that_never_starts_times_out(tmp_path):
 
 
 def test_shutdown_stops_the_worker_and_removes_the_exchange_folder():
-    made = WorkerClient(sys.executable, ROOT, startup_timeout=60)
+    made = new_client()
     made.call("hello", timeout=60)
     process_pid, folder = made.pid, made.exchange_dir
     made.new_file("motion").write_bytes(b"x")
@@ -207,7 +202,7 @@ def test_tracks_are_placed_trimmed_scaled_and_mixed(tmp_path):
         {"path": str(a), "start": 0.5, "offset": 0.25, "duration": 0.5, "volume": 2.0},
         {"path": str(b), "start": 0.75},
     ]}
-    mix = worker.mix_tracks(spec)
+    mix = mix_tracks(spec)
     assert len(mix) == int(1.25 * RATE)  # track b ends last, at 0.75 + 0.5 s
     np.testing.assert_array_equal(mix[: RATE // 2], 0.0)
     start, quarter = RATE // 2, RATE // 4
@@ -223,17 +218,17 @@ def test_clip_duration_pads_and_cuts_and_mix_is_clipped(tmp_path):
     loud = write_wav(tmp_path / "loud.wav", np.full(RATE, 0.8, np.float32))
     spec = {"tracks": [{"path": str(loud)}, {"path": str(loud), "start": 0.5}],
             "duration": 2.0}
-    mix = worker.mix_tracks(spec)
+    mix = mix_tracks(spec)
     assert len(mix) == 2 * RATE
     assert mix.max() == pytest.approx(1.0)  # 0.8 + 0.8 is clipped
     np.testing.assert_array_equal(mix[int(1.5 * RATE):], 0.0)
-    short = worker.mix_tracks({"tracks": [{"path": str(loud)}], "duration": 0.5})
+    short = mix_tracks({"tracks": [{"path": str(loud)}], "duration": 0.5})
     assert len(short) == RATE // 2
 
 
 def test_negative_file_offset_starts_with_silence(tmp_path):
     tone = write_wav(tmp_path / "t.wav", np.full(RATE, 0.5, np.float32))
-    mix = worker.mix_tracks({"tracks": [{"path": str(tone), "offset": -0.5, "duration": 1.0}]})
+    mix = mix_tracks({"tracks": [{"path": str(tone), "offset": -0.5, "duration": 1.0}]})
     np.testing.assert_array_equal(mix[: RATE // 2], 0.0)
     np.testing.assert_allclose(mix[RATE // 2:], 0.5, atol=1e-6)
 
@@ -241,11 +236,11 @@ def test_negative_file_offset_starts_with_silence(tmp_path):
 def test_audio_samples_npz_is_resampled(tmp_path):
     path = tmp_path / "samples.npz"
     np.savez(path, samples=np.zeros(8000, np.float32), sample_rate=np.int64(8000))
-    assert len(worker.request_audio({"samples": str(path)})) == RATE
-    with pytest.raises(worker.RequestError, match="not found"):
-        worker.request_audio({"samples": str(tmp_path / "none.npz")})
-    with pytest.raises(worker.RequestError, match="no tracks"):
-        worker.request_audio({"tracks": []})
+    assert len(request_audio({"samples": str(path)})) == RATE
+    with pytest.raises(RequestError, match="not found"):
+        request_audio({"samples": str(tmp_path / "none.npz")})
+    with pytest.raises(RequestError, match="no tracks"):
+        request_audio({"tracks": []})
 
 
 # ---------------------------------------------------------------------------- motion files
@@ -261,7 +256,7 @@ def random_motion(frames: int, seed: int = 0) -> Motion:
 def test_worker_results_read_back_in_the_addon_exactly(tmp_path):
     motion = random_motion(40)
     path = tmp_path / "result.npz"
-    worker.save_motion(motion, str(path))
+    save_motion(motion, str(path))
     assert not list(tmp_path.glob("*.partial*"))
     arrays = read_motion_file(path)
     np.testing.assert_array_equal(arrays.poses, motion.poses)
@@ -276,7 +271,7 @@ def test_kept_parts_reach_the_worker_by_face_channel_name_and_fitted_length(tmp_
     face = np.random.default_rng(2).uniform(size=(20, 3))
     path = write_keep_file(tmp_path / "keep.npz", motion.poses, motion.trans, face, names, 30.0,
                            ["face", "upper"])
-    kept, parts = worker.load_motion(str(path), 25, "arkit52", "kept motion")
+    kept, parts = load_motion(str(path), 25, "arkit52", "kept motion")
     assert parts == ("face", "upper") and kept.num_frames == 25
     np.testing.assert_allclose(kept.poses[:20], motion.poses, atol=1e-6)
     np.testing.assert_array_equal(kept.poses[20:], np.repeat(kept.poses[19:20], 5, axis=0))
@@ -285,7 +280,7 @@ def test_kept_parts_reach_the_worker_by_face_channel_name_and_fitted_length(tmp_
                                atol=1e-6)
     others = [i for i, name in enumerate(ARKIT52) if name not in names]
     np.testing.assert_array_equal(kept.face[:, others], 0.0)
-    cut, _ = worker.load_motion(str(path), 10, "arkit52", "kept motion")
+    cut, _ = load_motion(str(path), 10, "arkit52", "kept motion")
     np.testing.assert_allclose(cut.poses, motion.poses[:10], atol=1e-6)
     hands = list(PART_JOINTS["hands"])
     np.testing.assert_allclose(cut.poses[:, hands], motion.poses[:10, hands], atol=1e-6)
@@ -295,15 +290,15 @@ def test_keep_file_at_another_rate_is_resampled_to_30_fps(tmp_path):
     motion = random_motion(48)
     path = write_keep_file(tmp_path / "keep.npz", motion.poses, motion.trans, None, (), 24.0,
                            ["lower"])
-    kept, _parts = worker.load_motion(str(path), None, "arkit52", "kept motion")
+    kept, _parts = load_motion(str(path), None, "arkit52", "kept motion")
     assert kept.fps == 30.0 and kept.num_frames == 60
 
 
 def test_malformed_motion_file_is_an_input_error(tmp_path):
     path = tmp_path / "bad.npz"
     np.savez(path, poses=np.zeros((4, 10)), trans=np.zeros((4, 3)))
-    with pytest.raises(worker.RequestError, match="bad.npz"):
-        worker.load_motion(str(path), None, "arkit52", "motion")
+    with pytest.raises(RequestError, match="bad.npz"):
+        load_motion(str(path), None, "arkit52", "motion")
 
 
 # ---------------------------------------------------------------------------- with a model
@@ -423,11 +418,7 @@ def test_kept_parts_come_back_bit_identical(client, warm, tmp_path):
     data = client.wait(generate_request(client, wav, seed=2, parts=["hands"], keep=str(keep)),
                        timeout=300)
     edited = read_motion_file(data["motion"])
-    for part in ("face", "upper", "lower"):
-        joints = list(PART_JOINTS[part])
-        np.testing.assert_array_equal(edited.poses[:, joints], first.poses[:, joints])
-    np.testing.assert_array_equal(edited.trans, first.trans)
-    np.testing.assert_array_equal(edited.face, first.face)
+    assert_kept_bit_identical(edited, first)
     hands = list(PART_JOINTS["hands"])
     assert not np.array_equal(edited.poses[:, hands], first.poses[:, hands])
 

@@ -1,118 +1,43 @@
-"""Hostile input to the model worker (issue 13): whatever a request holds, the worker answers it
-with a result or an error that names the bad input, and answers the next request.
+"""Hostile requests to the model worker (issue 13): whatever a request line or field holds, the
+worker answers it with a result or an error that names the bad input, and answers the next
+request; a failing request reader or an unsendable result never leaves it deaf.
 
 Most tests talk to a real `python -m core.worker` process: raw bytes where the protocol itself
 is attacked, the add-on's client (blender_addon/runtime.py) where a request is well formed but
-its content is not. Every wait is on the worker's output, never a fixed sleep.
+its content is not. Every wait is on the worker's output, never a fixed sleep. Hostile files
+(audio, motion, output paths) are tests/test_worker_hostile_files.py's.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import queue
 import shutil
-import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile
 from tiny_model import tiny_model_folder
+from worker_client import (
+    MODEL_TIMEOUT,
+    TIMEOUT,
+    RawWorker,
+    assert_still_serving,
+    error_of,
+    keep_file,
+    line_wav,
+    new_client,
+    running_client,
+)
 
-from blender_addon.motion_files import read_motion_file, write_keep_file
-from blender_addon.runtime import WorkerClient, WorkerError, worker_environment
+from blender_addon.runtime import WorkerClient
 from core import worker
-from core.face_spaces import ARKIT52
-from core.skeleton import PART_JOINTS
-
-ROOT = Path(__file__).resolve().parent.parent
-RATE = worker.SAMPLE_RATE
-TIMEOUT = 120.0
-MODEL_TIMEOUT = 300.0
-
-
-# ---------------------------------------------------------------------------- helpers
-
-
-class RawWorker:
-    """A worker process spoken to in raw bytes; a thread turns its stdout into events."""
-
-    def __init__(self, cwd: Path, command: list[str] | None = None) -> None:
-        self.process = subprocess.Popen(
-            command or [sys.executable, "-m", "core.worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-            env=worker_environment(ROOT, os.environ))
-        self.events: queue.Queue = queue.Queue()
-        self.stderr: list[bytes] = []
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        # Drained so a chatty library can never block the worker on a full stderr pipe.
-        threading.Thread(target=lambda: self.stderr.extend(self.process.stderr),
-                         daemon=True).start()
-        ready = self.next_event()
-        assert ready is not None and ready["type"] == "ready", ready
-
-    def _read_stdout(self) -> None:
-        for line in self.process.stdout:
-            self.events.put(json.loads(line))
-        self.events.put(None)  # EOF: the worker closed its protocol stream
-
-    def send(self, data: bytes) -> None:
-        self.process.stdin.write(data)
-        self.process.stdin.flush()
-
-    def request(self, request_id: str, kind: str, **fields: object) -> None:
-        self.send(json.dumps({"id": request_id, "type": kind, **fields}).encode() + b"\n")
-
-    def next_event(self, timeout: float = TIMEOUT) -> dict | None:
-        return self.events.get(timeout=timeout)
-
-    def until_answer(self, request_id: str) -> tuple[list[dict], dict]:
-        """(every other event before it, the result or error of `request_id`)."""
-        others = []
-        while True:
-            event = self.next_event()
-            assert event is not None, f"the worker stopped: {b''.join(self.stderr)[-2000:]!r}"
-            if event.get("id") == request_id and event["type"] != "progress":
-                return others, event
-            others.append(event)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.request("bye", "shutdown")
-                self.process.stdin.close()
-                self.process.wait(timeout=30)
-            except (BrokenPipeError, subprocess.TimeoutExpired):
-                self.process.kill()
-                self.process.wait()
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
-    soundfile.write(path, samples.astype(np.float32), rate, subtype="FLOAT")
-    return path
-
-
-def assert_still_serving(client: WorkerClient, pid: int | None = None) -> None:
-    """The worker (the same process when `pid` is given) answers a plain request."""
-    info = client.call("hello", timeout=TIMEOUT)
-    assert info["pid"] == (pid or client.pid) and client.alive
-
-
-def error_of(client: WorkerClient, kind: str, timeout: float = TIMEOUT,
-             **fields: object) -> WorkerError:
-    with pytest.raises(WorkerError) as caught:
-        client.call(kind, timeout=timeout, **fields)
-    return caught.value
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(folder)): path.read_bytes()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+from core.worker_channel import Channel
+from core.worker_handlers import HANDLERS, Context
+from core.worker_inbox import MAX_REQUEST_BYTES, Inbox, request_lines
+from core.worker_model import ModelSlot
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +50,8 @@ def raw(tmp_path_factory) -> Iterator[RawWorker]:
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[WorkerClient]:
-    made = WorkerClient(sys.executable, ROOT, startup_timeout=60)
-    yield made
-    made.shutdown()
+    with running_client() as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
@@ -136,22 +60,15 @@ def model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model(model_dir) -> dict[str, str]:
-    """The `model` field that makes the worker load (or keep) the tiny model."""
-    return {"checkpoint": str(model_dir), "device": "cpu"}
-
-
-@pytest.fixture(scope="module")
 def wav(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("audio")
-    return write_wav(folder / "line.wav", 0.1 * np.sin(np.arange(2 * RATE) / 5.0))
+    return line_wav(tmp_path_factory.mktemp("audio"))
 
 
 # ---------------------------------------------------------------------------- request lines
 
 
 HELLO = b'{"id":"a","type":"hello"}'
-LIMIT = worker.MAX_REQUEST_BYTES
+LIMIT = MAX_REQUEST_BYTES
 GARBAGE = {
     # name: (the line as sent, words the protocol error must hold)
     "non_utf8_byte_in_a_request": (HELLO[:-1] + b',"x":"\xff"}\n', ("not UTF-8", "0xff")),
@@ -220,8 +137,8 @@ def test_a_worker_fed_garbage_still_shuts_down_cleanly(tmp_path):
 
 def test_request_lines_drop_an_over_long_line_and_keep_the_next():
     stream = io.BytesIO(b"a" * 10 + b"\n" + b"b" * 25 + b"\nshort\n" + b"c" * 11)
-    assert list(worker.request_lines(stream, limit=10)) == [b"a" * 10 + b"\n", None,
-                                                           b"short\n", None]
+    assert list(request_lines(stream, limit=10)) == [b"a" * 10 + b"\n", None,
+                                                    b"short\n", None]
 
 
 # ---------------------------------------------------------------------------- a failing reader
@@ -241,7 +158,7 @@ class FailingStream:
 
 def serve_in_process(stream: FailingStream) -> tuple[int, list[dict]]:
     out = io.StringIO()
-    code = worker.serve(stream, worker.Channel(out))
+    code = worker.serve(stream, Channel(out))
     return code, [json.loads(line) for line in out.getvalue().splitlines()]
 
 
@@ -256,7 +173,7 @@ def test_request_in_flight_when_the_reader_fails_is_answered_with_the_reason(mon
         assert context.inbox.stopping.wait(TIMEOUT)
         return {"never": "sent"}
 
-    monkeypatch.setitem(worker.HANDLERS, "hello", hello_until_the_reader_fails)
+    monkeypatch.setitem(HANDLERS, "hello", hello_until_the_reader_fails)
     code, events = serve_in_process(FailingStream(HELLO + b"\n"))
     assert code == 1
     assert events[1]["id"] == "a" and events[1]["kind"] == "internal"
@@ -267,12 +184,13 @@ def test_request_in_flight_when_the_reader_fails_is_answered_with_the_reason(mon
 def test_real_worker_whose_reader_fails_exits_instead_of_going_deaf(tmp_path):
     # The process is the real worker; only its stdin reader is made to fail after one line.
     inject = ("import core.worker as w\n"
-              "real = w.request_lines\n"
-              "def failing(stream, limit=w.MAX_REQUEST_BYTES):\n"
+              "import core.worker_inbox as inbox\n"
+              "real = inbox.request_lines\n"
+              "def failing(stream, limit=inbox.MAX_REQUEST_BYTES):\n"
               "    for line in real(stream, limit):\n"
               "        yield line\n"
               "        raise OSError(5, 'injected read failure')\n"
-              "w.request_lines = failing\n"
+              "inbox.request_lines = failing\n"
               "w.main()\n")
     made = RawWorker(tmp_path, [sys.executable, "-c", inject])
     made.send(b"\xff\n")
@@ -290,7 +208,7 @@ def test_real_worker_whose_reader_fails_exits_instead_of_going_deaf(tmp_path):
 
 def answer_in_process(request: dict) -> dict:
     out = io.StringIO()
-    context = worker.Context(worker.Channel(out), worker.Inbox(), worker.ModelSlot())
+    context = Context(Channel(out), Inbox(), ModelSlot())
     worker.answer(request, context)
     (line,) = out.getvalue().splitlines()
     return json.loads(line)
@@ -303,7 +221,7 @@ def answer_in_process(request: dict) -> dict:
     ({"thing": object()}, ("cannot be sent as JSON", "object")),
 ], ids=["nan_in_a_mapping", "inf_in_a_list", "minus_inf", "not_json"])
 def test_result_that_cannot_be_sent_becomes_an_internal_error(monkeypatch, data, words):
-    monkeypatch.setitem(worker.HANDLERS, "hello", lambda request, context, report: data)
+    monkeypatch.setitem(HANDLERS, "hello", lambda request, context, report: data)
     error = answer_in_process({"id": "r", "type": "hello"})
     assert error["id"] == "r" and error["type"] == "error" and error["kind"] == "internal"
     for word in words:
@@ -329,15 +247,6 @@ def damaged_model(model_dir, tmp_path_factory) -> Path:
     save_file(tensors, weights, metadata=metadata)
     return folder
 
-
-def keep_file(path: Path, frames: int = 60, **changes: object) -> Path:
-    arrays = {"poses": np.zeros((frames, 165), np.float32), "trans": np.zeros((frames, 3)),
-              "face": np.zeros((frames, len(ARKIT52)), np.float32),
-              "face_names": np.array(ARKIT52), "mocap_frame_rate": np.float64(30.0),
-              "parts": np.array(["face", "hands", "upper", "lower"])}
-    arrays.update(changes)
-    np.savez(path, **arrays)
-    return path
 
 
 def test_nan_emotion_probabilities_are_a_clear_error_and_the_worker_survives(
@@ -370,149 +279,6 @@ def test_nan_weights_are_refused_naming_the_model(client, model_dir, tmp_path):
     # Refused at load (naming the file) or, failing that, at the probabilities: never a NaN.
     assert error.kind == "input" and str(folder) in str(error)
     assert_still_serving(client)
-
-
-# ---------------------------------------------------------------------------- samples files
-
-
-def samples_file(path: Path, rate: object, samples: object = None) -> Path:
-    samples = np.zeros(RATE, np.float32) if samples is None else samples
-    np.savez(path, samples=samples, sample_rate=np.asarray(rate))
-    return path
-
-
-@pytest.mark.parametrize("rate, samples, words", [
-    (0, None, ("sample_rate 0 Hz", "8000..192000")),
-    (-16000, None, ("sample_rate -16000 Hz", "outside")),
-    (1, None, ("sample_rate 1 Hz", "outside")),
-    (7999, None, ("sample_rate 7999 Hz",)),
-    (192001, None, ("sample_rate 192001 Hz",)),
-    (16000.5, None, ("whole number of Hz", "16000.5")),
-    (float("nan"), None, ("whole number of Hz", "nan")),
-    (float("inf"), None, ("whole number of Hz", "inf")),
-    ([16000, 16000], None, ("sample_rate must be one number",)),
-    ("16000", None, ("sample_rate must be one number",)),
-    (16000, np.zeros(RATE, np.int16), ("floats", "int16")),
-    (16000, np.zeros((2, 3, 4), np.float32), ("(N,) finite",)),
-    (16000, np.zeros(0, np.float32), ("(N,) finite",)),
-    (16000, np.array([0.1, np.nan], np.float32), ("(N,) finite",)),
-], ids=["zero", "negative", "one_hz", "just_below", "just_above", "fraction", "nan", "inf",
-        "two_rates", "text_rate", "int16_samples", "three_dims", "empty", "nan_sample"])
-def test_bad_samples_file_is_an_input_error_naming_it(client, tmp_path, rate, samples, words):
-    path = samples_file(tmp_path / "samples.npz", rate, samples)
-    output = tmp_path / "out.npz"
-    error = error_of(client, "generate", audio={"samples": str(path)}, output=str(output))
-    assert error.kind == "input" and str(path) in str(error)
-    for word in words:
-        assert word in str(error), str(error)
-    assert not output.exists()
-    assert_still_serving(client)
-
-
-@pytest.mark.parametrize("content, words", [
-    (b"", ("cannot read audio samples npz",)),
-    (b"\x00\x01 random bytes, no zip", ("cannot read audio samples npz",)),
-    (None, ("single .npy array",)),
-], ids=["empty_file", "random_bytes", "bare_npy"])
-def test_samples_file_that_is_no_npz_is_an_input_error_naming_it(client, tmp_path, content,
-                                                                  words):
-    path = tmp_path / "samples.npz"
-    if content is None:
-        with path.open("wb") as file:
-            np.save(file, np.zeros(10, np.float32))
-    else:
-        path.write_bytes(content)
-    error = error_of(client, "generate", audio={"samples": str(path)},
-                     output=str(tmp_path / "out.npz"))
-    assert error.kind == "input" and str(path) in str(error)
-    for word in words:
-        assert word in str(error), str(error)
-    assert_still_serving(client)
-
-
-def test_pickled_samples_are_refused_without_unpickling(client, tmp_path):
-    path = tmp_path / "samples.npz"
-    np.savez(path, samples=np.array([{"a": 1}], dtype=object), sample_rate=np.int64(RATE))
-    error = error_of(client, "generate", audio={"samples": str(path)},
-                     output=str(tmp_path / "out.npz"))
-    assert error.kind == "input" and str(path) in str(error) and "pickle" in str(error)
-    assert_still_serving(client)
-
-
-# ---------------------------------------------------------------------------- clip lengths
-
-
-@pytest.mark.parametrize("audio, words", [
-    ({"duration": 1e12}, ("audio: duration", "limit of 3600 s")),
-    ({"duration": 3601}, ("audio: duration 3601",)),
-    ({"track": {"start": 1e12}}, ("audio track 1: start",)),
-    ({"track": {"duration": 1e15}}, ("audio track 1: duration",)),
-    ({"track": {"offset": -1e12}}, ("audio track 1: offset",)),
-    ({"second_track": {"start": 3599.5}}, ("the clip lasts 3601.5 s", "limit of 3600 s")),
-    ({"track": {"volume": float("nan")}}, ("audio track 1: volume must be a number",)),
-    ({"track": {"start": "soon"}}, ("audio track 1: start must be a number",)),
-    ({"track": {"path": ""}}, ("audio track 1 has no file path",)),
-], ids=["huge_duration", "just_too_long", "huge_start", "huge_track_duration",
-        "huge_negative_offset", "tracks_end_too_late", "nan_volume", "text_start", "no_path"])
-def test_clip_lengths_and_track_numbers_are_bounded(client, wav, tmp_path, audio, words):
-    track = {"path": str(wav), **audio.get("track", {})}
-    tracks = [track]
-    if "second_track" in audio:
-        tracks.append({"path": str(wav), **audio["second_track"]})
-    spec = {"tracks": tracks, **({"duration": audio["duration"]} if "duration" in audio else {})}
-    error = error_of(client, "generate", audio=spec, output=str(tmp_path / "out.npz"))
-    assert error.kind == "input"
-    for word in words:
-        assert word in str(error), str(error)
-    assert_still_serving(client)
-
-
-# ---------------------------------------------------------------------------- output paths
-
-
-def test_a_folder_as_output_path_is_refused_and_left_alone(client, wav, tmp_path):
-    folder = tmp_path / "results"
-    folder.mkdir()
-    (folder / "mine.txt").write_text("the user's file")
-    before = tree(tmp_path)
-    error = error_of(client, "generate", audio={"tracks": [{"path": str(wav)}]},
-                     output=str(folder))
-    assert error.kind == "input" and str(folder) in str(error) and "is a folder" in str(error)
-    assert tree(tmp_path) == before
-    assert_still_serving(client)
-
-
-@pytest.mark.parametrize("output, words", [
-    ("missing/sub/out.npz", ("does not exist",)),
-    ("out\x00.npz", ("NUL",)),
-    ("", ("needs an `output` npz path",)),
-    (7, ("needs an `output` npz path",)),
-], ids=["missing_folder", "nul_in_path", "empty", "number"])
-def test_unusable_output_path_is_refused_before_any_work(client, wav, tmp_path, output, words):
-    target = str(tmp_path / output) if isinstance(output, str) and output else output
-    error = error_of(client, "generate", audio={"tracks": [{"path": str(wav)}]}, output=target)
-    assert error.kind == "input"
-    for word in words:
-        assert word in str(error), str(error)
-    if isinstance(output, str) and "missing" in output:
-        assert str(tmp_path / "missing" / "sub") in str(error)
-    assert list(tmp_path.iterdir()) == []
-    assert_still_serving(client)
-
-
-def test_save_failure_names_the_output_and_removes_only_its_partial_file(tmp_path):
-    from core.motion import Motion
-
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    target = folder / "out.npz"
-    target.mkdir()  # os.replace cannot put a file over a folder
-    (target / "keep-me").write_text("x")
-    with pytest.raises(worker.RequestError) as caught:
-        worker.save_motion(Motion.rest(4), str(target))
-    assert str(target) in str(caught.value) and "cannot write the result" in str(caught.value)
-    assert sorted(path.name for path in folder.iterdir()) == ["out.npz"]
-    assert (target / "keep-me").read_text() == "x"
 
 
 # ---------------------------------------------------------------------------- request fields
@@ -593,7 +359,7 @@ def fill(value: object, names: dict[str, str]) -> object:
 def test_missing_or_wrong_fields_are_answered_and_the_worker_keeps_serving(
         tmp_path_factory, wav, kind, fields, words):
     # A fresh worker: "no model is loaded" only holds before any test loaded one.
-    fresh = WorkerClient(sys.executable, ROOT, startup_timeout=60)
+    fresh = new_client()
     try:
         names = {"OUT": str(tmp_path_factory.mktemp("out") / "o.npz"), "WAV": str(wav)}
         error = error_of(fresh, kind, **fill(fields, names))
@@ -603,75 +369,3 @@ def test_missing_or_wrong_fields_are_answered_and_the_worker_keeps_serving(
         assert_still_serving(fresh)
     finally:
         fresh.shutdown()
-
-
-# ---------------------------------------------------------------------------- motion files back
-
-
-def test_worker_result_is_accepted_back_as_keep_and_as_motion(client, model, wav, tmp_path):
-    first_path = client.new_file("first")
-    client.call("generate", timeout=MODEL_TIMEOUT, audio={"tracks": [{"path": str(wav)}]},
-                output=str(first_path), seed=1, model=model)
-    with np.load(first_path) as stored:
-        assert "face_arkit52" in stored.files and worker.KEEP_FACE_KEY not in stored.files
-    first = read_motion_file(first_path)
-    # Kept parts come back bit for bit from the worker's own file, its face included.
-    data = client.call("generate", timeout=MODEL_TIMEOUT,
-                       audio={"tracks": [{"path": str(wav)}]}, output=str(tmp_path / "b.npz"),
-                       seed=2, parts=["hands"], keep=str(first_path), model=model)
-    edited = read_motion_file(data["motion"])
-    for part in ("face", "upper", "lower"):
-        joints = list(PART_JOINTS[part])
-        np.testing.assert_array_equal(edited.poses[:, joints], first.poses[:, joints])
-    np.testing.assert_array_equal(edited.trans, first.trans)
-    np.testing.assert_array_equal(edited.face, first.face)
-    probabilities = client.call("predict_emotion", timeout=MODEL_TIMEOUT,
-                                motion=str(first_path), model=model)["probabilities"]
-    assert sum(probabilities.values()) == pytest.approx(1.0)
-
-
-def test_both_motion_layouts_read_the_same_motion(tmp_path):
-    from core.motion import Motion
-
-    rng = np.random.default_rng(0)
-    motion = Motion(poses=rng.normal(scale=0.3, size=(12, 55, 3)), trans=rng.normal(size=(12, 3)),
-                    face=rng.uniform(size=(12, len(ARKIT52))), face_space="arkit52", fps=30)
-    result = tmp_path / "result.npz"
-    worker.save_motion(motion, str(result))
-    keep = write_keep_file(tmp_path / "keep.npz", motion.poses, motion.trans, motion.face,
-                           ARKIT52, 30.0, ["face", "hands", "upper", "lower"])
-    from_result, parts = worker.load_motion(str(result), None, "arkit52", "kept motion")
-    from_keep, _ = worker.load_motion(str(keep), None, "arkit52", "kept motion")
-    assert parts == worker.PARTS
-    for loaded in (from_result, from_keep):
-        np.testing.assert_allclose(loaded.poses, motion.poses, atol=1e-6)
-        np.testing.assert_allclose(loaded.face, motion.face, atol=1e-6)
-
-
-@pytest.mark.parametrize("make, words", [
-    (lambda p: keep_file(p, mocap_frame_rate=np.float64(1e-6)), ("beyond the worker's limit",)),
-    (lambda p: keep_file(p, mocap_frame_rate=np.float64(0.0)), ("not a valid motion",)),
-    (lambda p: keep_file(p, poses=np.full((60, 165), np.nan, np.float32)),
-     ("not a valid motion",)),
-    (lambda p: keep_file(p, face=np.zeros((60, 3))), ("face has shape (60, 3)",)),
-    (lambda p: keep_file(p, face_names=np.array("jawOpen")), ("face has shape",)),
-    (lambda p: keep_file(p, parts=np.array(["tail"])), ("unknown parts ['tail']",)),
-    (lambda p: keep_file(p, poses=np.zeros((60, 10))), ("needs poses (K, 165)",)),
-    (lambda p: np.savez(p, poses=np.zeros((5, 165)), trans=np.zeros((5, 3)),
-                        face_space=np.array("klingon")), ("unknown face_space 'klingon'",)),
-    (lambda p: np.savez(p, poses=np.zeros((5, 165)), trans=np.zeros((5, 3))),
-     ("'expressions'", "BEAT2-layout")),
-    (lambda p: np.savez(p, poses=np.array([object()], dtype=object)), ("pickle",)),
-    (lambda p: p.write_bytes(b"PK\x03\x04 not really a zip"), ("cannot read motion npz",)),
-], ids=["fps_one_per_million_seconds", "fps_zero", "nan_poses", "face_too_narrow",
-        "face_names_scalar", "unknown_part", "poses_too_narrow", "unknown_face_space",
-        "no_face_at_all", "pickled_object", "damaged_zip"])
-def test_bad_motion_file_is_an_input_error_naming_it(client, model, tmp_path, make, words):
-    path = tmp_path / "motion.npz"
-    make(path)
-    error = error_of(client, "predict_emotion", timeout=MODEL_TIMEOUT, motion=str(path),
-                     model=model)
-    assert error.kind == "input" and str(path) in str(error)
-    for word in words:
-        assert word in str(error), str(error)
-    assert_still_serving(client)
