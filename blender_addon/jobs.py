@@ -10,7 +10,6 @@ because an undo while the job runs replaces every Python reference to scene data
 from __future__ import annotations
 
 import os
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -310,14 +309,17 @@ class Job:
         except WorkerError as exc:
             self._fail(str(exc), exc.kind)
 
-    def step(self) -> str:
-        """Read the worker's news; apply the answer when it has come. Returns the state."""
+    def step(self, wait: float = 0.0) -> str:
+        """Read the worker's news; apply the answer when it has come. Returns the state.
+
+        `wait`: seconds to wait for news when there is none yet (0: never blocks, for the UI).
+        """
         if self.state != RUNNING:
             return self.state
         if self._answer is not None:
             self._apply(self._answer)
             return self.state
-        for message in self.client.poll():
+        for message in self.client.poll(timeout=wait):
             if message.request_id != self.request_id:
                 continue  # a cancelled job's late answer
             self._on_message(message)
@@ -371,15 +373,15 @@ class Job:
 
     def run(self, on_progress: Callable[[float, str], None] | None = None,
             interval: float = 0.05) -> str:
-        """Block until the job ends (scripts, batch, background mode)."""
+        """Block until the job ends (scripts, batch, background mode), waiting on the worker's
+        news at most `interval` seconds at a time."""
         if self.request_id is None and self.state == RUNNING:
             self.start()
         shown = None
-        while self.step() == RUNNING:
+        while self.step(wait=interval) == RUNNING:
             if on_progress is not None and (self.progress, self.message) != shown:
                 shown = (self.progress, self.message)
                 on_progress(self.progress, self.message)
-            time.sleep(interval)
         return self.state
 
     def apply(self, data: dict[str, Any]) -> str:

@@ -34,6 +34,9 @@ from .shared.protocol import PROTOCOL_VERSION, REQUEST_EVENTS, cancel_message, r
 
 WORKER_MODULE = "core.worker"
 LOG_LINES = 200
+# How long a crash report waits for the worker's last log lines: its stderr ends with the process,
+# so this bounds only a pipe some child of the worker still holds open.
+LOG_DRAIN_TIMEOUT = 1.0
 # Environment a host application sets for its own Python that would break a venv's.
 _HOST_PYTHON_VARIABLES = ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONEXECUTABLE")
 
@@ -109,6 +112,7 @@ class WorkerClient:
         self._log = log
         self._environ = dict(os.environ if environ is None else environ)
         self._process: subprocess.Popen | None = None
+        self._log_reader: threading.Thread | None = None
         self._events: queue.Queue = queue.Queue()
         self._held: list[WorkerMessage] = []
         self._pending: dict[str, _Pending] = {}
@@ -163,8 +167,9 @@ class WorkerClient:
         self._started_at = time.monotonic()
         threading.Thread(target=self._read_stdout, args=(process, process.stdout),
                          name="body-language-worker-out", daemon=True).start()
-        threading.Thread(target=self._read_stderr, args=(process.stderr,),
-                         name="body-language-worker-log", daemon=True).start()
+        self._log_reader = threading.Thread(target=self._read_stderr, args=(process.stderr,),
+                                            name="body-language-worker-log", daemon=True)
+        self._log_reader.start()
 
     def _read_stdout(self, process: subprocess.Popen, stream: IO[str]) -> None:
         for line in _lines(stream):
@@ -259,14 +264,21 @@ class WorkerClient:
     def pending(self) -> list[str]:
         return list(self._pending)
 
-    def poll(self) -> list[WorkerMessage]:
-        """Every event since the last call, without blocking; a result or error ends a request."""
+    def poll(self, timeout: float = 0.0) -> list[WorkerMessage]:
+        """Every event since the last call; a result or error ends a request.
+
+        With nothing to report, waits up to `timeout` seconds for the worker's next event (0:
+        never blocks, as Blender's UI thread needs).
+        """
         messages, self._held = self._held, []
+        wait = timeout if not messages else 0.0
         while True:
             try:
-                process, event = self._events.get_nowait()
+                process, event = (self._events.get(timeout=wait) if wait > 0
+                                  else self._events.get_nowait())
             except queue.Empty:
                 break
+            wait = 0.0
             if process is not self._process:
                 continue  # from a worker already replaced
             if event is None:
@@ -317,8 +329,9 @@ class WorkerClient:
             except subprocess.TimeoutExpired:
                 process.kill()
                 code = process.wait()
-        # The stderr thread may still be catching the last lines.
-        time.sleep(0.05)
+        # The stderr thread may still be catching the last lines; they end with the process.
+        if self._log_reader is not None:
+            self._log_reader.join(timeout=LOG_DRAIN_TIMEOUT)
         tail = " | ".join(line for line in self.log_tail(8) if line.strip())
         message = f"The model worker stopped unexpectedly (exit code {code})."
         if tail:
@@ -362,31 +375,37 @@ class WorkerClient:
         """Block until the request ends: its result data, or WorkerError.
 
         Events of other requests are kept for the next `poll()`. `timeout` bounds the whole
-        wait (kind "timeout"); `should_cancel` returning True sends a cancel once.
+        wait (kind "timeout"); `should_cancel` returning True sends a cancel once. Between
+        events it waits on the worker's output, looking at `should_cancel` and the clock at
+        least every `interval` seconds.
         """
         started = time.monotonic()
         cancel_sent = False
-        while True:
-            for message in self.poll():
-                if message.request_id != request_id:
-                    self._held.append(message)
-                elif message.type == "progress":
-                    if on_progress is not None:
-                        on_progress(message.fraction, message.message)
-                else:
-                    message.raise_for_error()
-                    return message.data
-            if request_id not in self._pending:
-                raise WorkerError(f"request {request_id} is not in flight", "protocol")
-            if not cancel_sent and should_cancel is not None and should_cancel():
-                self.cancel(request_id)
-                cancel_sent = True
-            if timeout is not None and time.monotonic() - started > timeout:
-                self.cancel(request_id)
-                self._pending.pop(request_id, None)
-                raise WorkerError(f"no answer from the model worker within {timeout:.0f} s",
-                                  "timeout")
-            time.sleep(interval)
+        others: list[WorkerMessage] = []
+        try:
+            while True:
+                for message in self.poll(timeout=interval):
+                    if message.request_id != request_id:
+                        others.append(message)
+                    elif message.type == "progress":
+                        if on_progress is not None:
+                            on_progress(message.fraction, message.message)
+                    else:
+                        message.raise_for_error()
+                        return message.data
+                if request_id not in self._pending:
+                    raise WorkerError(f"request {request_id} is not in flight", "protocol")
+                if not cancel_sent and should_cancel is not None and should_cancel():
+                    self.cancel(request_id)
+                    cancel_sent = True
+                if timeout is not None and time.monotonic() - started > timeout:
+                    self.cancel(request_id)
+                    self._pending.pop(request_id, None)
+                    raise WorkerError(f"no answer from the model worker within {timeout:.0f} s",
+                                      "timeout")
+        finally:
+            # Held here, not in self._held, so that poll() waits instead of handing them back.
+            self._held = others + self._held
 
     def call(self, kind: str, timeout: float | None = None, **fields: Any) -> Mapping[str, Any]:
         """Send a request and wait for its result (WorkerError otherwise)."""

@@ -43,13 +43,13 @@ def own_client():
     made.shutdown()
 
 
-def wait_for(predicate, timeout=30.0):
+def next_news(client: WorkerClient, timeout: float = 30.0) -> list:
+    """The client's next messages, waiting on the worker's events for at most `timeout` s."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+    messages = []
+    while not messages and (left := deadline - time.monotonic()) > 0:
+        messages = client.poll(timeout=left)
+    return messages
 
 
 # ---------------------------------------------------------------------------- protocol
@@ -133,9 +133,7 @@ def test_worker_crash_is_reported_and_the_next_request_restarts_it(own_client):
     os.kill(first_pid, signal.SIGSTOP)
     request = client.request("hello")
     os.kill(first_pid, signal.SIGKILL)
-    messages = []
-    assert wait_for(lambda: messages.extend(client.poll()) or messages)
-    (message,) = messages
+    (message,) = next_news(client)
     assert message.request_id == request and message.type == "error"
     assert message.kind == "crashed" and "stopped unexpectedly" in message.message
     assert not client.alive
