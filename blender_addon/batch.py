@@ -29,6 +29,8 @@ import bpy
 from . import jobs
 from .motion_arrays import AddonInputError
 from .runtime import WorkerError
+from .scene_inputs import build_generate_request
+from .worker_settings import addon_preferences, model_spec, runtime_config, worker_for
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 Printer = Callable[[str], None]
@@ -68,7 +70,7 @@ def ensure_registered() -> None:
 
 
 def configure(python: str | None, checkpoint: str | None, device: str | None) -> None:
-    prefs = jobs.addon_preferences(bpy.context)
+    prefs = addon_preferences(bpy.context)
     if prefs is None:
         return
     if python:
@@ -96,10 +98,10 @@ def speakers(scene: Any) -> list[Any]:
 
 def animate(scene: Any, armature: Any, printer: Printer = _print, label: str = "") -> str:
     """Generate one speaker in the blocking way; returns the report or raises with the reason."""
-    config = jobs.runtime_config(bpy.context)
-    client = jobs.worker_for(config)
-    request = jobs.build_generate_request(scene, armature, client)
-    job = jobs.GenerateJob(client, request, jobs.model_spec(config))
+    config = runtime_config(bpy.context)
+    client = worker_for(config)
+    request = build_generate_request(scene, armature, client)
+    job = jobs.GenerateJob(client, request, model_spec(config))
     last = [-1.0]
 
     def progress(fraction: float, message: str) -> None:

@@ -17,11 +17,11 @@ from typing import Any
 import bpy
 
 from . import bone_maps, keyframes
-from .jobs import existing_parts, read_parts_on_clip
 from .motion_arrays import AddonInputError
 from .motion_files import face_in_space, write_beat2_file
 from .properties import target_armature
 from .scene_audio import AudioClip
+from .scene_inputs import existing_parts, read_parts_on_clip
 from .shared.rates import FPS as MOTION_FPS
 
 FORMATS = (

@@ -19,6 +19,8 @@ from .motion_arrays import AddonInputError
 from .properties import target_armature
 from .runtime import WorkerError
 from .scene_audio import sound_strip_names
+from .scene_inputs import build_generate_request
+from .worker_settings import model_spec, runtime_config, worker_for
 
 POLL_INTERVAL = 0.2
 
@@ -137,10 +139,10 @@ class BODY_LANGUAGE_OT_generate(_JobOperator, bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def make_job(self, context: Any) -> jobs.Job:
-        config = jobs.runtime_config(context)
-        client = jobs.worker_for(config)
-        request = jobs.build_generate_request(context.scene, target_armature(context), client)
-        return jobs.GenerateJob(client, request, jobs.model_spec(config))
+        config = runtime_config(context)
+        client = worker_for(config)
+        request = build_generate_request(context.scene, target_armature(context), client)
+        return jobs.GenerateJob(client, request, model_spec(config))
 
 
 class BODY_LANGUAGE_OT_predict_emotion(_JobOperator, bpy.types.Operator):
@@ -151,10 +153,10 @@ class BODY_LANGUAGE_OT_predict_emotion(_JobOperator, bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def make_job(self, context: Any) -> jobs.Job:
-        config = jobs.runtime_config(context)
-        client = jobs.worker_for(config)
+        config = runtime_config(context)
+        client = worker_for(config)
         return jobs.PredictEmotionJob(client, target_armature(context), context.scene,
-                                      jobs.model_spec(config))
+                                      model_spec(config))
 
 
 class BODY_LANGUAGE_OT_cancel(bpy.types.Operator):

@@ -9,9 +9,11 @@ from typing import Any
 
 import bpy
 
-from . import bone_maps, jobs
+from . import bone_maps
 from .properties import AUTO_EMOTION, target_armature
 from .runtime_paths import SETUP_HINT, resolve_runtime
+from .scene_inputs import without_audio
+from .worker_settings import ADDON_DIR, addon_preferences
 
 CATEGORY = "Body Language"
 
@@ -24,10 +26,10 @@ def _wrapped(layout: Any, text: str, icon: str = "NONE", width: int = 40) -> Non
 
 
 def _runtime_problems(context: Any) -> list[str]:
-    prefs = jobs.addon_preferences(context)
+    prefs = addon_preferences(context)
     status = resolve_runtime(bpy.path.abspath(prefs.worker_python) if prefs else "",
                              bpy.path.abspath(prefs.checkpoint) if prefs else "",
-                             Path(jobs.ADDON_DIR), os.environ)
+                             Path(ADDON_DIR), os.environ)
     problems = list(status.problems)
     if status.python is None:
         problems.append(SETUP_HINT)
@@ -94,7 +96,7 @@ class BODY_LANGUAGE_PT_main(_Panel, bpy.types.Panel):
         elif settings.audio_source == "FILE":
             layout.prop(settings, "audio_file")
             layout.prop(settings, "audio_start_frame")
-        text_only = jobs.without_audio(context.scene, settings)
+        text_only = without_audio(context.scene, settings)
         if text_only:
             _wrapped(layout, "No audio: motion from the prompt over the From-To frames",
                      icon="INFO")

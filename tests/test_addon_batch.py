@@ -51,9 +51,10 @@ for armature, strips in ((anna, ["anna 1", "anna 2"]), (ben, ["ben"])):
     armature.body_language.audio_source = "STRIPS"
     for name in strips:
         armature.body_language.strips.add().name = name
-from blender_addon import batch, jobs
+from blender_addon import batch, scene_inputs
 emit(speakers=[obj.name for obj in batch.speakers(scene)])
-clips = {{obj.name: jobs.audio_clip(scene, obj.body_language, None) for obj in (anna, ben)}}
+clips = {{obj.name: scene_inputs.audio_clip(scene, obj.body_language, None)
+         for obj in (anna, ben)}}
 emit(clips={{name: [list(clip.sources), clip.frame_start, clip.frame_end]
             for name, clip in clips.items()}})
 bpy.ops.wm.save_as_mainfile(filepath={blend!r})

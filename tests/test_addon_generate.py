@@ -60,6 +60,8 @@ keyframes = importlib.import_module(MODULE + ".keyframes")
 rig = importlib.import_module(MODULE + ".rig")
 runtime = importlib.import_module(MODULE + ".runtime")
 scene_audio = importlib.import_module(MODULE + ".scene_audio")
+scene_inputs = importlib.import_module(MODULE + ".scene_inputs")
+worker_settings = importlib.import_module(MODULE + ".worker_settings")
 from_actions = importlib.import_module(MODULE + ".actions")
 MotionArrays = importlib.import_module(MODULE + ".motion_arrays").MotionArrays
 scene = bpy.context.scene
@@ -293,7 +295,7 @@ bpy.ops.body_language.bind_selected_strips()
 settings = armature.body_language
 emit(bound=[ref.name for ref in settings.strips], source=settings.audio_source)
 client = runtime.WorkerClient({sys.executable!r}, ".")
-clip = jobs.audio_clip(scene, settings, client.exchange_dir)
+clip = scene_inputs.audio_clip(scene, settings, client.exchange_dir)
 client.shutdown()
 emit(sources=list(clip.sources), start=clip.frame_start)
 '''
@@ -378,10 +380,10 @@ armature.body_language.audio_source = "FILE"
 armature.body_language.audio_file = {str(wav)!r}
 armature.body_language.audio_start_frame = 10
 before = snapshot()
-config = jobs.runtime_config(bpy.context)
-client = jobs.worker_for(config)
-job = jobs.GenerateJob(client, jobs.build_generate_request(scene, armature, client),
-                       jobs.model_spec(config))
+config = worker_settings.runtime_config(bpy.context)
+client = worker_settings.worker_for(config)
+job = jobs.GenerateJob(client, scene_inputs.build_generate_request(scene, armature, client),
+                       worker_settings.model_spec(config))
 job.start()
 os.kill(client.pid, signal.SIGKILL)   # the worker dies before it can answer
 state = job.run()
@@ -409,12 +411,12 @@ settings.audio_file = {str(wav)!r}
 settings.parts = {{"hands"}}
 settings.prompt_strength = 3.5
 before = snapshot()
-config = jobs.runtime_config(bpy.context)
-client = jobs.worker_for(config)
-request = jobs.build_generate_request(scene, armature, client)
+config = worker_settings.runtime_config(bpy.context)
+client = worker_settings.worker_for(config)
+request = scene_inputs.build_generate_request(scene, armature, client)
 emit(kept=list(request.kept), keep_file=os.path.isfile(request.fields["keep"]),
      guidance=request.fields["guidance"])
-job = jobs.GenerateJob(client, request, jobs.model_spec(config))
+job = jobs.GenerateJob(client, request, worker_settings.model_spec(config))
 job.start()
 job.cancel()
 emit(state=job.state, report=job.report)
@@ -654,10 +656,10 @@ bpy.ops.body_language.generate()  # a first take, which the cancelled one must n
 settings.audio_source = "FILE"
 settings.audio_file = {str(long_wav)!r}
 before = snapshot()
-config = jobs.runtime_config(bpy.context)
-client = jobs.worker_for(config)
-job = jobs.GenerateJob(client, jobs.build_generate_request(scene, armature, client),
-                       jobs.model_spec(config))
+config = worker_settings.runtime_config(bpy.context)
+client = worker_settings.worker_for(config)
+job = jobs.GenerateJob(client, scene_inputs.build_generate_request(scene, armature, client),
+                       worker_settings.model_spec(config))
 job.start()
 messages = []
 while job.step() == jobs.RUNNING:

@@ -491,10 +491,10 @@ emit(esc_returns=returns, esc_reports=reports, esc_unchanged=full_snapshot() == 
 
 def start_job(name):
     """A Generate job for the named armature, sent to the worker."""
-    config = jobs.runtime_config(bpy.context)
+    config = worker_settings.runtime_config(bpy.context)
     armature = bpy.context.scene.objects[name]
-    job = jobs.GenerateJob(client, jobs.build_generate_request(bpy.context.scene, armature,
-                                                               client), jobs.model_spec(config))
+    request = scene_inputs.build_generate_request(bpy.context.scene, armature, client)
+    job = jobs.GenerateJob(client, request, worker_settings.model_spec(config))
     job.start()
     return job
 

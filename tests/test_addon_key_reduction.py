@@ -21,7 +21,7 @@ BLENDER_SCRIPT = r"""
 import os, tempfile
 import addon_utils
 addon_utils.enable("blender_addon", default_set=True)
-from blender_addon import jobs, key_reduction as kr
+from blender_addon import jobs, key_reduction as kr, scene_inputs
 from blender_addon.actions import action_fcurves
 from blender_addon.keyframes import write_motion, strip_on_track
 from blender_addon.motion_arrays import MotionArrays
@@ -49,8 +49,9 @@ frames = len(inputs["poses"])
 np.savez(path, poses=inputs["poses"].reshape(frames, -1), trans=inputs["trans"],
          face_space="arkit52", face_arkit52=inputs["face"], face_names=np.array(names),
          mocap_frame_rate=30.0)
-request = jobs.GenerateRequest(reduced.name, scene.name, AudioClip(START, None, 30.0, {}, ()),
-                               ("face", "hands", "upper", "lower"), (), None, None, {})
+request = scene_inputs.GenerateRequest(reduced.name, scene.name,
+                                       AudioClip(START, None, 30.0, {}, ()),
+                                       ("face", "hands", "upper", "lower"), (), None, None, {})
 emit(report=jobs.GenerateJob(None, request, {}).apply({"motion": path}))
 
 

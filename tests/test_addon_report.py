@@ -32,7 +32,7 @@ COMMON = r'''
 import os, tempfile
 import addon_utils
 addon_utils.enable("blender_addon", default_set=True)
-from blender_addon import jobs
+from blender_addon import jobs, scene_inputs
 from blender_addon.actions import strip_on_track
 from blender_addon.rig import create_character
 from blender_addon.scene_audio import AudioClip
@@ -54,9 +54,10 @@ def generate(armature, key_mode="EVERY_FRAME"):
     np.savez(path, poses=inputs["poses"].reshape(frames, -1), trans=inputs["trans"],
              face_space="arkit52", face_arkit52=inputs["face"], face_names=np.array(names),
              mocap_frame_rate=30.0)
-    request = jobs.GenerateRequest(armature.name, scene.name,
-                                   AudioClip(START, None, 30.0, {}, ()),
-                                   ("face", "hands", "upper", "lower"), (), None, None, {})
+    request = scene_inputs.GenerateRequest(armature.name, scene.name,
+                                           AudioClip(START, None, 30.0, {}, ()),
+                                           ("face", "hands", "upper", "lower"), (), None, None,
+                                           {})
     job = jobs.GenerateJob(None, request, {})
     return job.apply({"motion": path}), list(job.warnings)
 

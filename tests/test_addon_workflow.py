@@ -37,8 +37,8 @@ scene.frame_start, scene.frame_end = 5, 64          # 60 frames: 2 s at 30 fps
 armature = rig.create_character("Speaker", with_body=False)
 scene.body_language.target = armature
 settings = armature.body_language
-config = jobs.runtime_config(bpy.context)
-client = jobs.worker_for(config)
+config = worker_settings.runtime_config(bpy.context)
+client = worker_settings.worker_for(config)
 
 # Tooltips: every property an add-on class shows, and every fixed enum item, says what it does.
 undescribed = []
@@ -110,8 +110,8 @@ def run_job(**changes):
     the messages being every one the worker sent and then those the job showed."""
     for key, value in changes.items():
         setattr(settings, key, value)
-    request = jobs.build_generate_request(scene, armature, client)
-    job = jobs.GenerateJob(client, request, jobs.model_spec(config))
+    request = scene_inputs.build_generate_request(scene, armature, client)
+    job = jobs.GenerateJob(client, request, worker_settings.model_spec(config))
     sent, shown = [], []
     on_message = job._on_message
     # The job shows the latest message per step; the worker's every message is recorded here.
@@ -162,14 +162,14 @@ if hasattr(editor, "strips"):
     strip = editor.strips.new_sound("line", WAV, 1, 10)
     emit(panel_with_audio=panel_log())
     strip.mute = True
-    muted = jobs.build_generate_request(scene, armature, client).fields["audio"]
+    muted = scene_inputs.build_generate_request(scene, armature, client).fields["audio"]
     strip.mute = False
 else:
     settings.audio_source, settings.audio_file, settings.audio_start_frame = "FILE", WAV, 10
     emit(panel_with_audio=panel_log())
     muted = None
 settings.audio_source = "NONE"
-emit(panel_none=panel_log(), none_audio=jobs.build_generate_request(
+emit(panel_none=panel_log(), none_audio=scene_inputs.build_generate_request(
     scene, armature, client).fields["audio"], muted_audio=muted)
 request, messages, report = run_job(audio_source="SCENE" if hasattr(editor, "strips")
                                     else "FILE")
