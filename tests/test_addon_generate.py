@@ -424,10 +424,9 @@ emit(state=job.state, report=job.report)
 late = []
 for _ in range(1200):
     job.step()
-    late += [[m.type, m.kind] for m in client.poll() if m.type != "progress"]
+    late += [[m.type, m.kind] for m in client.poll(timeout=0.05) if m.type != "progress"]
     if late:
         break
-    time.sleep(0.05)
 emit(state_after=job.state, unchanged=snapshot() == before, late=late)
 runtime.shutdown_shared()
 '''
@@ -662,17 +661,15 @@ job = jobs.GenerateJob(client, scene_inputs.build_generate_request(scene, armatu
                        worker_settings.model_spec(config))
 job.start()
 messages = []
-while job.step() == jobs.RUNNING:
+while job.step(wait=0.02) == jobs.RUNNING:
     messages.append(job.message)
     if job.message.startswith("Generating motion"):  # decoding: cancel between steps
         job.cancel()
-    time.sleep(0.02)
 late = []
 for _ in range(1200):
-    late += [[m.type, m.kind] for m in client.poll() if m.type != "progress"]
+    late += [[m.type, m.kind] for m in client.poll(timeout=0.05) if m.type != "progress"]
     if late:
         break
-    time.sleep(0.05)
 emit(state=job.state, report=job.report, unchanged=snapshot() == before, late=late,
      decoding_seen=any(m.startswith("Generating motion") for m in messages))
 runtime.shutdown_shared()

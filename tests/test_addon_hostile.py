@@ -481,10 +481,9 @@ before = full_snapshot()
 returns, _untouched = drive(op, [ESC])
 late = []
 for _ in range(1200):
-    late += [m.kind for m in client.poll() if m.type == "error"]
+    late += [m.kind for m in client.poll(timeout=0.05) if m.type == "error"]
     if late:
         break
-    time.sleep(0.05)
 emit(esc_returns=returns, esc_reports=reports, esc_unchanged=full_snapshot() == before,
      esc_late=late)
 
