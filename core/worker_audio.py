@@ -44,7 +44,8 @@ def _track_samples(track: Mapping[str, Any], index: int, rate: int,
 
 def mix_tracks(spec: Mapping[str, Any], rate: int = SAMPLE_RATE,
                load: Callable[[str], np.ndarray] | None = None) -> np.ndarray:
-    """The mono mix (N,) float32 of a `tracks` audio spec at `rate` Hz (see the module doc)."""
+    """The mono mix (N,) float32 of a `tracks` audio spec at `rate` Hz (each track's fields are
+    core/shared/protocol.py's)."""
     if load is None:
         from core.io.audio import load_audio
 

@@ -27,6 +27,7 @@ from core.worker_fields import MAX_CLIP_SECONDS
 
 
 def npz_arrays(path: object, what: str) -> dict[str, np.ndarray]:
+    """Every array of the npz at `path` (never unpickled), or RequestError naming the file."""
     if not isinstance(path, str) or not path:
         raise RequestError(f"{what}: no file path given")
     if not Path(path).is_file():
