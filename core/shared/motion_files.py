@@ -1,6 +1,6 @@
 """The motion npz files core writes and reads and the worker and the add-on exchange: their keys
 and the defaults a reader assumes. Reading and writing stay with each side (core/io/beat2.py and
-core/worker.py; blender_addon/motion_files.py); what a key is called and means is said here.
+core/worker_npz.py; blender_addon/motion_files.py); what a key is called and means is said here.
 
 Results, and any motion core writes, are BEAT2 layout: `poses` (T, 165) = 55 joints x
 axis-angle, `trans` (T, 3), the face in its own space, `mocap_frame_rate`, `betas`, `gender`,
