@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,9 @@ from core.motion import Motion
 ROOT = Path(__file__).resolve().parent.parent
 PROPERTY = settings(max_examples=20, deadline=None)
 
+Convert = Callable[[np.ndarray], "np.ndarray | torch.Tensor"]
 # name -> (convert a float64 numpy array into this backend, absolute tolerance on matrices)
-BACKENDS = {
+BACKENDS: dict[str, tuple[Convert, float]] = {
     "numpy-float64": (lambda a: np.asarray(a, dtype=np.float64), 1e-10),
     "torch-float32": (lambda a: torch.tensor(a, dtype=torch.float32), 3e-6),
     "torch-float64": (lambda a: torch.tensor(a, dtype=torch.float64), 1e-10),
@@ -31,6 +33,8 @@ ALL_DTYPES = {
     **BACKENDS,
     "numpy-float32": (lambda a: np.asarray(a, dtype=np.float32), 3e-6),
 }
+# Runs a test once per backend, given that backend's convert and tolerance.
+per_backend = pytest.mark.parametrize(("convert", "tol"), BACKENDS.values(), ids=BACKENDS.keys())
 
 
 def as_numpy(x) -> np.ndarray:
@@ -129,11 +133,10 @@ def test_quaternion_to_matrix_matches_scipy(q: np.ndarray) -> None:
 # --- round trips ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@per_backend
 @PROPERTY
 @given(aa=axis_angles)
-def test_axis_angle_matrix_round_trip(backend: str, aa: np.ndarray) -> None:
-    convert, tol = BACKENDS[backend]
+def test_axis_angle_matrix_round_trip(convert: Convert, tol: float, aa: np.ndarray) -> None:
     matrix = rot.axis_angle_to_matrix(convert(aa))
     back = rot.matrix_to_axis_angle(matrix)
     close(rot.axis_angle_to_matrix(back), matrix, tol)
@@ -157,11 +160,10 @@ def test_matrix_to_axis_angle_near_pi_reads_axis_from_symmetric_part(
     close(back, axis * angle, 1e-12)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@per_backend
 @PROPERTY
 @given(aa=axis_angles)
-def test_axis_angle_quaternion_round_trip(backend: str, aa: np.ndarray) -> None:
-    convert, tol = BACKENDS[backend]
+def test_axis_angle_quaternion_round_trip(convert: Convert, tol: float, aa: np.ndarray) -> None:
     q = rot.axis_angle_to_quaternion(convert(aa))
     close(np.linalg.norm(as_numpy(q), axis=-1), np.ones(len(aa)), tol)
     for sign in (1, -1):  # q and -q are one rotation and give one axis-angle
@@ -175,11 +177,10 @@ def test_axis_angle_quaternion_round_trip(backend: str, aa: np.ndarray) -> None:
         )
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@per_backend
 @PROPERTY
 @given(q=unit_quaternions)
-def test_quaternion_matrix_round_trip(backend: str, q: np.ndarray) -> None:
-    convert, tol = BACKENDS[backend]
+def test_quaternion_matrix_round_trip(convert: Convert, tol: float, q: np.ndarray) -> None:
     back = as_numpy(rot.matrix_to_quaternion(rot.quaternion_to_matrix(convert(q))))
     assert np.all(back[:, 0] >= 0)
     same_sign = np.abs(back - q).max(axis=-1)
@@ -187,11 +188,10 @@ def test_quaternion_matrix_round_trip(backend: str, q: np.ndarray) -> None:
     assert np.all(np.minimum(same_sign, flipped) < 10 * tol)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@per_backend
 @PROPERTY
 @given(aa=axis_angles)
-def test_matrix_rot6d_round_trip(backend: str, aa: np.ndarray) -> None:
-    convert, tol = BACKENDS[backend]
+def test_matrix_rot6d_round_trip(convert: Convert, tol: float, aa: np.ndarray) -> None:
     matrix = rot.axis_angle_to_matrix(convert(aa))
     d6 = rot.matrix_to_rot6d(matrix)
     # Layout: column 0, then column 1.
@@ -221,11 +221,10 @@ def test_rot6d_to_matrix_gram_schmidt(d6: np.ndarray) -> None:
 
 
 @pytest.mark.parametrize("order", rot.EULER_ORDERS)
-@pytest.mark.parametrize("backend", BACKENDS)
+@per_backend
 @settings(max_examples=10, deadline=None)
 @given(angles=euler_angles)
-def test_euler_round_trip(backend: str, order: str, angles: np.ndarray) -> None:
-    convert, tol = BACKENDS[backend]
+def test_euler_round_trip(convert: Convert, tol: float, order: str, angles: np.ndarray) -> None:
     matrix = rot.euler_to_matrix(convert(angles), order)
     close(matrix, Rotation.from_euler(order, angles).as_matrix(), tol)
     back = rot.matrix_to_euler(matrix, order)
@@ -301,9 +300,8 @@ def _about_z(angle: float) -> np.ndarray:
     return np.array([math.cos(angle / 2), 0, 0, math.sin(angle / 2)])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_slerp_endpoints_midpoint_and_shortest_path(backend: str) -> None:
-    convert, tol = BACKENDS[backend]
+@per_backend
+def test_slerp_endpoints_midpoint_and_shortest_path(convert: Convert, tol: float) -> None:
     q0, q1 = convert(_about_z(0.0)), convert(_about_z(math.pi / 2))
     close(rot.quaternion_slerp(q0, q1, 0.0), q0, tol)
     close(rot.quaternion_slerp(q0, q1, 1.0), q1, tol)
