@@ -113,45 +113,31 @@ def test_tied_and_non_contiguous_tensors_are_stored_by_value(tmp_path):
     assert loaded["embed"].data_ptr() != loaded["head"].data_ptr()
 
 
-def test_crash_while_writing_weights_keeps_old_checkpoint(tmp_path, monkeypatch):
-    _save_simple(tmp_path / "face", value=1.0)
+def _truncated_weights_write(monkeypatch) -> type[BaseException]:
+    """Saving writes the weights, truncates them as a killed process would leave them, and is
+    interrupted."""
     real_save_file = safetensors.torch.save_file
 
     def crash_half_way(tensors, filename, metadata=None):
         real_save_file(tensors, filename, metadata=metadata)
-        # Leave a truncated file behind, as a killed process would.
         with open(filename, "r+b") as handle:
             handle.truncate(handle.seek(0, 2) // 2)
         raise KeyboardInterrupt("killed while saving")
 
     monkeypatch.setattr(safetensors.torch, "save_file", crash_half_way)
-    with pytest.raises(KeyboardInterrupt):
-        _save_simple(tmp_path / "face", value=9.0)
-    monkeypatch.undo()
-
-    config, tensors = load_checkpoint(tmp_path / "face", "motion_vqvae", 1)
-    assert config == {"value": 1.0}
-    assert torch.equal(tensors["w"], torch.full((3, 4), 1.0))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["face.json", "face.safetensors"]
+    return KeyboardInterrupt
 
 
-def test_crash_before_renames_keeps_old_checkpoint(tmp_path, monkeypatch):
-    _save_simple(tmp_path / "face", value=1.0)
-
+def _no_renames(monkeypatch) -> type[BaseException]:
     def no_rename(src, dst):
         raise OSError("disk vanished")
 
     monkeypatch.setattr(ckpt.os, "replace", no_rename)
-    with pytest.raises(OSError):
-        _save_simple(tmp_path / "face", value=5.0)
-    monkeypatch.undo()
-    config, _ = load_checkpoint(tmp_path / "face", "motion_vqvae", 1)
-    assert config == {"value": 1.0}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["face.json", "face.safetensors"]
+    return OSError
 
 
-def test_crash_between_renames_is_detected_not_loaded(tmp_path, monkeypatch):
-    _save_simple(tmp_path / "face", value=1.0)
+def _weights_renamed_only(monkeypatch) -> type[BaseException]:
+    """The power goes between the weights' rename and the config's."""
     real_replace = ckpt.os.replace
     calls = []
 
@@ -162,9 +148,30 @@ def test_crash_between_renames_is_detected_not_loaded(tmp_path, monkeypatch):
         real_replace(src, dst)
 
     monkeypatch.setattr(ckpt.os, "replace", replace_weights_only)
-    with pytest.raises(OSError):
-        _save_simple(tmp_path / "face", value=5.0)
+    return OSError
+
+
+def _crash_resaving(path, monkeypatch, sabotage) -> None:
+    """Save `path` (value 1.0), then save it again (value 9.0) through `sabotage`, which must
+    make that second save fail."""
+    _save_simple(path, value=1.0)
+    crash = sabotage(monkeypatch)
+    with pytest.raises(crash):
+        _save_simple(path, value=9.0)
     monkeypatch.undo()
+
+
+@pytest.mark.parametrize("sabotage", [_truncated_weights_write, _no_renames])
+def test_crash_while_saving_keeps_old_checkpoint(tmp_path, monkeypatch, sabotage):
+    _crash_resaving(tmp_path / "face", monkeypatch, sabotage)
+    config, tensors = load_checkpoint(tmp_path / "face", "motion_vqvae", 1)
+    assert config == {"value": 1.0}
+    assert torch.equal(tensors["w"], torch.full((3, 4), 1.0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["face.json", "face.safetensors"]
+
+
+def test_crash_between_renames_is_detected_not_loaded(tmp_path, monkeypatch):
+    _crash_resaving(tmp_path / "face", monkeypatch, _weights_renamed_only)
     with pytest.raises(BodyLanguageError, match="different saves") as error:
         load_checkpoint(tmp_path / "face", "motion_vqvae", 1)
     assert "face.safetensors" in str(error.value)
