@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import soundfile
+from file_errors import error_naming
 
 from core.errors import BodyLanguageError
 from core.io.audio import load_audio, save_wav
@@ -136,16 +137,14 @@ def test_save_wav_keeps_channels(tmp_path):
 )
 def test_save_wav_refuses_bad_audio(tmp_path, audio, message):
     path = tmp_path / "bad.wav"
-    with pytest.raises(BodyLanguageError, match=message) as caught:
+    with error_naming(path, message):
         save_wav(path, audio, 16000)
-    assert caught.value.path == str(path)
 
 
 def test_save_wav_into_a_missing_folder_names_the_file(tmp_path):
     path = tmp_path / "no_such_folder" / "out.wav"
-    with pytest.raises(BodyLanguageError, match="cannot write") as caught:
+    with error_naming(path, "cannot write"):
         save_wav(path, np.zeros(10, np.float32), 16000)
-    assert caught.value.path == str(path)
 
 
 @pytest.mark.parametrize("rate", [0, -16000, 16000.5, "16k", True])
@@ -158,9 +157,8 @@ def test_bad_sample_rates(tmp_path, rate):
 
 def test_missing_file(tmp_path):
     path = tmp_path / "missing.wav"
-    with pytest.raises(BodyLanguageError, match="not found") as caught:
+    with error_naming(path, "not found"):
         load_audio(path)
-    assert caught.value.path == str(path)
 
 
 @pytest.mark.parametrize(
@@ -169,17 +167,15 @@ def test_missing_file(tmp_path):
 def test_unreadable_files_name_the_file(tmp_path, content):
     path = tmp_path / "broken.wav"
     path.write_bytes(bytes(content))
-    with pytest.raises(BodyLanguageError, match="cannot decode") as caught:
+    with error_naming(path, "cannot decode"):
         load_audio(path)
-    assert caught.value.path == str(path)
 
 
 def test_zero_length_audio(tmp_path):
     path = tmp_path / "empty.wav"
     soundfile.write(path, np.zeros((0, 2)), 16000, subtype="PCM_16")
-    with pytest.raises(BodyLanguageError, match="zero length") as caught:
+    with error_naming(path, "zero length"):
         load_audio(path)
-    assert caught.value.path == str(path)
 
 
 def test_nan_samples(tmp_path):
@@ -187,6 +183,5 @@ def test_nan_samples(tmp_path):
     samples = np.zeros(100, np.float32)
     samples[10] = np.nan
     soundfile.write(path, samples, 16000, subtype="FLOAT")
-    with pytest.raises(BodyLanguageError, match="NaN") as caught:
+    with error_naming(path, "NaN"):
         load_audio(path)
-    assert caught.value.path == str(path)

@@ -3,6 +3,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from file_errors import error_naming
 
 from core.errors import BodyLanguageError
 from core.io.beat2 import (
@@ -208,16 +209,14 @@ def test_extras_of_python_objects_are_refused(tmp_path):
 def test_bad_motion_files_name_the_file(tmp_path, overrides, message):
     path = tmp_path / "bad.npz"
     save_beat2(path, **overrides)
-    with pytest.raises(BodyLanguageError, match=message) as caught:
+    with error_naming(path, message):
         read_motion_npz(path)
-    assert caught.value.path == str(path)
 
 
 def test_missing_and_non_npz_files(tmp_path):
     missing = tmp_path / "missing.npz"
-    with pytest.raises(BodyLanguageError, match="not found") as caught:
+    with error_naming(missing, "not found"):
         read_motion_npz(missing)
-    assert caught.value.path == str(missing)
 
     text = tmp_path / "text.npz"
     text.write_text("poses = 1, 2, 3\n")
@@ -233,9 +232,8 @@ def test_missing_and_non_npz_files(tmp_path):
 def test_pickled_members_are_refused_not_loaded(tmp_path):
     path = tmp_path / "pickled.npz"
     save_beat2(path, meta=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(BodyLanguageError, match="cannot be read safely") as caught:
+    with error_naming(path, "cannot be read safely"):
         read_motion_npz(path)
-    assert caught.value.path == str(path)
 
 
 def test_damaged_archive_is_reported(tmp_path):
@@ -245,9 +243,8 @@ def test_damaged_archive_is_reported(tmp_path):
     damaged = bytearray(path.read_bytes())
     damaged[5000:5200] = bytes(200)
     path.write_bytes(bytes(damaged))
-    with pytest.raises(BodyLanguageError, match="damaged") as caught:
+    with error_naming(path, "damaged"):
         read_motion_npz(path)
-    assert caught.value.path == str(path)
 
 
 @pytest.mark.parametrize(
@@ -329,9 +326,8 @@ def test_iter_beat2_clips_errors(tmp_path):
         list(iter_beat2_clips(tmp_path))
     (tmp_path / "smplxflame_30").mkdir()
     (tmp_path / "train_test_split.csv").write_text("name,split\na,train\n")
-    with pytest.raises(BodyLanguageError, match="'id' and 'type'") as caught:
+    with error_naming(tmp_path / "train_test_split.csv", "'id' and 'type'"):
         list(iter_beat2_clips(tmp_path))
-    assert caught.value.path == str(tmp_path / "train_test_split.csv")
 
 
 def test_members_that_are_not_arrays_are_refused(tmp_path):
@@ -339,6 +335,5 @@ def test_members_that_are_not_arrays_are_refused(tmp_path):
     save_beat2(path)
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("readme.txt", "hello")
-    with pytest.raises(BodyLanguageError, match="not .npy arrays") as caught:
+    with error_naming(path, "not .npy arrays"):
         read_motion_npz(path)
-    assert caught.value.path == str(path)
