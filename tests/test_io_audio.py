@@ -171,17 +171,18 @@ def test_unreadable_files_name_the_file(tmp_path, content):
         load_audio(path)
 
 
-def test_zero_length_audio(tmp_path):
-    path = tmp_path / "empty.wav"
-    soundfile.write(path, np.zeros((0, 2)), 16000, subtype="PCM_16")
-    with error_naming(path, "zero length"):
-        load_audio(path)
-
-
-def test_nan_samples(tmp_path):
-    path = tmp_path / "nan.wav"
+def _one_nan() -> np.ndarray:
     samples = np.zeros(100, np.float32)
     samples[10] = np.nan
-    soundfile.write(path, samples, 16000, subtype="FLOAT")
-    with error_naming(path, "NaN"):
+    return samples
+
+
+@pytest.mark.parametrize("samples, subtype, message", [
+    (np.zeros((0, 2)), "PCM_16", "zero length"),
+    (_one_nan(), "FLOAT", "NaN"),
+], ids=["zero_length", "nan_samples"])
+def test_decodable_but_unusable_audio_names_the_file(tmp_path, samples, subtype, message):
+    path = tmp_path / "unusable.wav"
+    soundfile.write(path, samples, 16000, subtype=subtype)
+    with error_naming(path, message):
         load_audio(path)
