@@ -37,6 +37,15 @@ ALL_DTYPES = {
 per_backend = pytest.mark.parametrize(("convert", "tol"), BACKENDS.values(), ids=BACKENDS.keys())
 
 
+def backend_property(**strategies: st.SearchStrategy) -> Callable[[Callable], Callable]:
+    """A property test (PROPERTY settings, arguments drawn from `strategies`) run per backend."""
+
+    def decorate(test: Callable) -> Callable:
+        return per_backend(PROPERTY(given(**strategies)(test)))
+
+    return decorate
+
+
 def as_numpy(x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy().astype(np.float64)
@@ -133,9 +142,7 @@ def test_quaternion_to_matrix_matches_scipy(q: np.ndarray) -> None:
 # --- round trips ------------------------------------------------------------------------------
 
 
-@per_backend
-@PROPERTY
-@given(aa=axis_angles)
+@backend_property(aa=axis_angles)
 def test_axis_angle_matrix_round_trip(convert: Convert, tol: float, aa: np.ndarray) -> None:
     matrix = rot.axis_angle_to_matrix(convert(aa))
     back = rot.matrix_to_axis_angle(matrix)
@@ -160,9 +167,7 @@ def test_matrix_to_axis_angle_near_pi_reads_axis_from_symmetric_part(
     close(back, axis * angle, 1e-12)
 
 
-@per_backend
-@PROPERTY
-@given(aa=axis_angles)
+@backend_property(aa=axis_angles)
 def test_axis_angle_quaternion_round_trip(convert: Convert, tol: float, aa: np.ndarray) -> None:
     q = rot.axis_angle_to_quaternion(convert(aa))
     close(np.linalg.norm(as_numpy(q), axis=-1), np.ones(len(aa)), tol)
@@ -177,9 +182,7 @@ def test_axis_angle_quaternion_round_trip(convert: Convert, tol: float, aa: np.n
         )
 
 
-@per_backend
-@PROPERTY
-@given(q=unit_quaternions)
+@backend_property(q=unit_quaternions)
 def test_quaternion_matrix_round_trip(convert: Convert, tol: float, q: np.ndarray) -> None:
     back = as_numpy(rot.matrix_to_quaternion(rot.quaternion_to_matrix(convert(q))))
     assert np.all(back[:, 0] >= 0)
@@ -188,9 +191,7 @@ def test_quaternion_matrix_round_trip(convert: Convert, tol: float, q: np.ndarra
     assert np.all(np.minimum(same_sign, flipped) < 10 * tol)
 
 
-@per_backend
-@PROPERTY
-@given(aa=axis_angles)
+@backend_property(aa=axis_angles)
 def test_matrix_rot6d_round_trip(convert: Convert, tol: float, aa: np.ndarray) -> None:
     matrix = rot.axis_angle_to_matrix(convert(aa))
     d6 = rot.matrix_to_rot6d(matrix)
