@@ -155,12 +155,6 @@ def test_bad_sample_rates(tmp_path, rate):
         load_audio(path, sample_rate=rate)
 
 
-def test_missing_file(tmp_path):
-    path = tmp_path / "missing.wav"
-    with error_naming(path, "not found"):
-        load_audio(path)
-
-
 @pytest.mark.parametrize(
     "content", [b"", b"RIFF", b"RIFF\x24\x00\x00\x00WAVEfmt ", np.arange(4000, dtype=np.uint8)]
 )

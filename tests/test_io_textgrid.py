@@ -336,11 +336,7 @@ def test_duplicate_tier_names_are_an_error(tmp_path):
         read_textgrid(path)
 
 
-def test_missing_and_undecodable_files(tmp_path):
-    missing = tmp_path / "missing.TextGrid"
-    with error_naming(missing, "not found"):
-        read_textgrid(missing)
-
+def test_undecodable_files(tmp_path):
     latin = tmp_path / "latin1.TextGrid"
     latin.write_bytes(LONG.replace("HH", "é").encode("latin-1"))
     with pytest.raises(BodyLanguageError, match="UTF-8 nor UTF-16"):
