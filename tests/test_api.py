@@ -75,11 +75,8 @@ def folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def model(folder):
-    threads = torch.get_num_threads()
-    loaded = api.load_model(folder, device="cpu")
-    yield loaded
-    torch.set_num_threads(threads)
+def model(folder, torch_threads_restored):
+    return api.load_model(folder, device="cpu")
 
 
 @pytest.fixture(scope="module")

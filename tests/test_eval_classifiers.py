@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from core.corpus.actions import ACTIONS
 from core.corpus.layout import write_tables
@@ -17,6 +16,8 @@ from core.eval import classifiers, features, metrics
 from core.io.beat2 import write_motion_npz
 from core.motion import Motion
 from core.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 FRAMES = 120
 # Two clearly different actions, each performed under its own emotion.
@@ -38,15 +39,6 @@ def _idle(seed: int) -> Motion:
 def _write_clip(root: Path, clip_id: str, motion: Motion) -> None:
     (root / "smplxflame_30").mkdir(parents=True, exist_ok=True)
     write_motion_npz(root / "smplxflame_30" / f"{clip_id}.npz", motion)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # On a busy 2-core machine two torch threads spin against each other (10x slower).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

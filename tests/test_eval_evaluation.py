@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from core.corpus.layout import read_table, write_tables
 from core.corpus.speech import espeak_problem
@@ -25,18 +24,12 @@ from core.eval.table import METRICS
 from core.motion import Motion
 from core.skeleton import PART_JOINTS
 
-pytestmark = pytest.mark.skipif(bool(espeak_problem()), reason=espeak_problem() or "espeak ok")
+pytestmark = [
+    pytest.mark.skipif(bool(espeak_problem()), reason=espeak_problem() or "espeak ok"),
+    pytest.mark.usefixtures("one_torch_thread"),
+]
 
 TINY_STEPS = {"features": 10, "action_classifier": 10, "emotion_classifier": 10}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # On a busy 2-core machine two torch threads spin against each other (10x slower).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _hold_out(root: Path, ids: set[str]) -> None:

@@ -22,7 +22,6 @@ import pytest
 import safetensors
 import safetensors.torch
 import torch
-from tiny_model import tiny_model_folder
 
 from core import api
 from core import checkpoint as ckpt
@@ -49,21 +48,14 @@ class Payload:
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory) -> Path:
-    return tiny_model_folder(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def model(source):
-    threads = torch.get_num_threads()
-    yield api.load_model(source, device="cpu")
-    torch.set_num_threads(threads)
+def model(tiny_model, torch_threads_restored):
+    return api.load_model(tiny_model, device="cpu")
 
 
 @pytest.fixture
-def folder(source, tmp_path) -> Path:
+def folder(tiny_model, tmp_path) -> Path:
     """A private copy of the tiny model folder, free to damage."""
-    return Path(shutil.copytree(source, tmp_path / "model"))
+    return Path(shutil.copytree(tiny_model, tmp_path / "model"))
 
 
 def snapshot(root: Path) -> dict[str, str]:

@@ -22,6 +22,8 @@ from core.skeleton import PARTS
 from core.tokenizers.text import minilm_dir
 from core.tokenizers.vocabulary import Vocabulary
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 # Parts of different sizes, so a code that lands in the wrong part's range is caught.
 PART_CODES = {"face": 12, "hands": 20, "upper": 9, "lower": 30}
 VOCAB = Vocabulary(120, 16, PART_CODES)
@@ -32,18 +34,8 @@ def tiny_config(**overrides) -> LMConfig:
     return LMConfig.tiny(vocabulary=VOCAB.to_config(), dropout=0.0, **overrides)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The tiny model's operations are far too small to share between threads; on a busy machine
-    two threads waiting on each other make every one of them ~10x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def model(one_thread) -> MotionLanguageModel:
+def model(one_torch_thread) -> MotionLanguageModel:
     torch.manual_seed(0)
     return MotionLanguageModel(tiny_config()).eval()
 

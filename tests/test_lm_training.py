@@ -30,17 +30,10 @@ from core.train.lm_options import LMTrainConfig, add_arguments, config_from_args
 from core.train.motion_tokenizer import train_motion_tokenizer, training_config
 from core.train.saved_config import load_config
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CORPUS_SEED = 7
 CLIPS = range(7)  # with this seed: speech, speech + action, silent actions, one test clip
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Two threads on two shared, busy cores mostly wait for each other; one is faster here.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

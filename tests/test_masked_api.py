@@ -11,14 +11,13 @@ from core.errors import BodyLanguageError
 from core.lm.masked import MaskedMotionModel
 from core.lm.masked_generate import passes, plan_windows, timed_windows
 from core.skeleton import PART_JOINTS
-from tests.tiny_model import tiny_masked_model_folder, tiny_model_folder
 
 RATE = 16000
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return api.load_model(tiny_masked_model_folder(tmp_path_factory), device="cpu")
+def model(tiny_masked_model):
+    return api.load_model(tiny_masked_model, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +128,8 @@ def test_bad_timed_prompts_are_named(model, prompts, message):
         api.generate(model, duration=12.0, prompts=prompts)
 
 
-def test_timed_prompts_need_the_masked_model(tmp_path_factory):
-    autoregressive = api.load_model(tiny_model_folder(tmp_path_factory), device="cpu")
+def test_timed_prompts_need_the_masked_model(tiny_model):
+    autoregressive = api.load_model(tiny_model, device="cpu")
     with pytest.raises(BodyLanguageError, match="timed prompts need a masked model"):
         api.generate(autoregressive, duration=4.0, prompts=[("nod", 1.0, 2.0)])
 
@@ -159,12 +158,11 @@ def test_bad_emotion_and_temperature_are_clear_errors(model):
         api.generate(model, duration=1.0, temperature=float("inf"))
 
 
-def test_generation_imports_no_corpus_or_training_code(tmp_path_factory):
-    folder = tiny_masked_model_folder(tmp_path_factory)
+def test_generation_imports_no_corpus_or_training_code(tiny_masked_model):
     script = (
         "import sys, numpy as np\n"
         "from core import api\n"
-        f"model = api.load_model({str(folder)!r}, device='cpu')\n"
+        f"model = api.load_model({str(tiny_masked_model)!r}, device='cpu')\n"
         "api.generate(model, np.zeros(16000, np.float32), 16000, prompt='nod', emotion='anger')\n"
         "api.predict_emotion(model, api.generate(model, duration=1.0))\n"
         "loaded = [m for m in sys.modules if m.startswith(('core.corpus', 'core.train',"
@@ -203,9 +201,9 @@ def _edited_config(folder, tmp_path, change):
     (lambda c: c.update(hidden="wide"), ("hidden",)),
     (lambda c: c.update(tempo=3), ("unknown keys", "tempo")),
 ], ids=["oversized", "absurd_layers", "missing_key", "wrong_type", "unknown_key"])
-def test_a_damaged_masked_config_is_named_before_anything_is_built(tmp_path_factory, tmp_path,
+def test_a_damaged_masked_config_is_named_before_anything_is_built(tiny_masked_model, tmp_path,
                                                                    change, words):
-    folder = _edited_config(tiny_masked_model_folder(tmp_path_factory), tmp_path, change)
+    folder = _edited_config(tiny_masked_model, tmp_path, change)
     with pytest.raises(BodyLanguageError) as caught:
         api.load_model(folder, device="cpu")
     message = str(caught.value)

@@ -47,8 +47,7 @@ def _pick_clips() -> list:
 
 
 @pytest.fixture(scope="module")
-def memorised(tmp_path_factory):
-    torch.set_num_threads(1)
+def memorised(tmp_path_factory, one_torch_thread):
     root = tmp_path_factory.mktemp("sanity")
     corpus = root / "corpus"
     clips = _pick_clips()

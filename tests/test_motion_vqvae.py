@@ -27,16 +27,9 @@ from core.train.motion_tokenizer import (
 )
 from core.train.saved_config import load_config
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 STEPS = 60
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Two threads on two shared, busy cores mostly wait for each other; one is faster here.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
