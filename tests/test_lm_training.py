@@ -10,10 +10,10 @@ import socket
 import numpy as np
 import pytest
 import torch
+from tiny_corpus import write_clips
 
 from core.checkpoint import checkpoint_files, read_header
 from core.corpus.builder import make_clip
-from core.corpus.layout import table_row, write_clip, write_tables
 from core.errors import BodyLanguageError
 from core.io.audio import load_audio
 from core.io.beat2 import read_motion_npz
@@ -40,12 +40,7 @@ CLIPS = range(7)  # with this seed: speech, speech + action, silent actions, one
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("lm_data")
     corpus, tokenizers = root / "corpus", root / "tokenizers"
-    rows = []
-    for index in CLIPS:
-        clip = make_clip(CORPUS_SEED, index, check=False)
-        write_clip(corpus, clip)
-        rows.append(table_row(clip))
-    write_tables(corpus, rows)
+    rows = write_clips(corpus, (make_clip(CORPUS_SEED, index, check=False) for index in CLIPS))
     assert {row["split"] for row in rows} == {"train", "test"}
     train_audio_tokenizer(AudioTrainingConfig(units=16), corpus, tokenizers, progress=False)
     train_motion_tokenizer(training_config("tiny", steps=4, eval_every=0), corpus, tokenizers,

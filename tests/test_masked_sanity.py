@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tiny_corpus import write_clips
 
 from core.api import DEFAULT_MODEL_DIR
 from core.compose import Conditioning, Request, TimedPrompt
 from core.corpus.builder import make_clip
-from core.corpus.layout import table_row, write_clip, write_tables
 from core.eval.judges import load_judges
 from core.eval.metrics import jaw_opening
 from core.lm.dataset import load_tokenized, tokenize_corpus
@@ -51,9 +51,7 @@ def memorised(tmp_path_factory, one_torch_thread):
     root = tmp_path_factory.mktemp("sanity")
     corpus = root / "corpus"
     clips = _pick_clips()
-    for clip in clips:
-        write_clip(corpus, clip)
-    write_tables(corpus, [{**table_row(c), "split": "train"} for c in clips])
+    write_clips(corpus, clips, split="train")
     tokenize_corpus(corpus, DEFAULT_MODEL_DIR, root / "cache", progress=False)
     tokenized = {c.id: c for c in load_tokenized(root / "cache", "train")}
     motion_tokenizer = MotionTokenizer.load(DEFAULT_MODEL_DIR / "motion_tokenizer").eval()

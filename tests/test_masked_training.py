@@ -7,21 +7,18 @@ import json
 
 import numpy as np
 import pytest
+from tiny_corpus import write_clips
 
 from core import api
 from core.cli import main
 from core.corpus.builder import make_clip
-from core.corpus.layout import table_row, write_clip, write_tables
 from core.train.masked import STATE_NAME
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("masked-corpus")
-    clips = [make_clip(11, index, check=False) for index in range(6)]
-    for clip in clips:
-        write_clip(root, clip)
-    write_tables(root, [{**table_row(c), "split": "train"} for c in clips])
+    write_clips(root, (make_clip(11, index, check=False) for index in range(6)), split="train")
     return root
 
 
