@@ -8,7 +8,6 @@ all, no command deletes a file it did not write.
 from __future__ import annotations
 
 import math
-import os
 import struct
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 import soundfile
 from file_errors import error_naming
+from folder_snapshot import snapshot
 
 import core.corpus.build as build
 from core.cli import main
@@ -29,22 +29,8 @@ from core.validate import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 ROOT = Path(__file__).resolve().parent.parent
 
 # ---------------------------------------------------------------------------------------------
-# Folders: snapshots, and the files a corpus build writes
+# Folders: the files a corpus build writes
 # ---------------------------------------------------------------------------------------------
-
-
-def snapshot(root: Path) -> dict[str, bytes | str]:
-    """Every entry under `root` (not following links): file bytes, link targets, folders."""
-    entries: dict[str, bytes | str] = {}
-    for path in sorted(root.rglob("*")):
-        name = path.relative_to(root).as_posix()
-        if path.is_symlink():
-            entries[name] = f"-> {os.readlink(path)}"
-        elif path.is_dir():
-            entries[name] = "<dir>"
-        else:
-            entries[name] = path.read_bytes()
-    return entries
 
 
 def corpus_files(out: Path, finished: bool) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import hashlib
 import json
 import os
 import pickle
@@ -22,6 +21,7 @@ import pytest
 import safetensors
 import safetensors.torch
 import torch
+from folder_snapshot import snapshot
 
 from core import api
 from core import checkpoint as ckpt
@@ -56,18 +56,6 @@ def model(tiny_model, torch_threads_restored):
 def folder(tiny_model, tmp_path) -> Path:
     """A private copy of the tiny model folder, free to damage."""
     return Path(shutil.copytree(tiny_model, tmp_path / "model"))
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Every file and link under `root`: its SHA-256, or where a link points."""
-    state = {}
-    for path in sorted(root.rglob("*")):
-        key = str(path.relative_to(root))
-        if path.is_symlink():
-            state[key] = "-> " + os.readlink(path)
-        elif path.is_file():
-            state[key] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return state
 
 
 def refused(call, *names: str, path: Path | None = None) -> BodyLanguageError:
