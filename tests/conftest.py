@@ -1,3 +1,9 @@
+"""Shared test set-up: the project root on sys.path, a fresh blender_addon/shared, and the
+fixtures more than one module uses (torch thread count, the session's tiny model folders).
+Helpers that are not fixtures live in small modules beside it: tiny_model (model folders),
+tiny_corpus (corpora of builder clips), motion_synth (smooth synthetic motion), file_errors
+(errors that name their file), folder_snapshot (a folder left as it was)."""
+
 import sys
 from collections.abc import Iterator
 from pathlib import Path
