@@ -222,14 +222,9 @@ class MotionVQVAE(nn.Module):
         if pad:
             x = torch.cat([x, x[:, -1:].expand(-1, pad, -1)], dim=1)
         normalised = self.normalise(x)
-        window = window_tokens or self.max_tokens_per_pass
-        if tokens <= window:
-            codes = self._codes_of(normalised)
-        else:
-            codes = _windowed(
-                lambda chunk: self._codes_of(chunk), normalised, tokens, window,
-                self.encode_context, FRAMES_PER_TOKEN, 1,
-            )
+        codes = _windowed(self._codes_of, normalised, tokens,
+                          window_tokens or self.max_tokens_per_pass, self.encode_context,
+                          FRAMES_PER_TOKEN, 1)
         return codes[0].cpu().numpy() if single else codes
 
     @torch.no_grad()
@@ -255,14 +250,9 @@ class MotionVQVAE(nn.Module):
             )
         c = c.to(self.device, torch.int64)
         tokens = c.shape[1]
-        window = window_tokens or self.max_tokens_per_pass
-        if tokens <= window:
-            output = self._features_of(c)
-        else:
-            output = _windowed(
-                lambda chunk: self._features_of(chunk), c, tokens, window,
-                self.decode_context, 1, FRAMES_PER_TOKEN,
-            )
+        output = _windowed(self._features_of, c, tokens,
+                           window_tokens or self.max_tokens_per_pass, self.decode_context, 1,
+                           FRAMES_PER_TOKEN)
         output = self.denormalise(output)
         if num_frames is not None:
             if not 0 < num_frames <= output.shape[1]:
@@ -276,11 +266,14 @@ class MotionVQVAE(nn.Module):
 def _windowed(
     run: Any, x: torch.Tensor, tokens: int, window: int, context: int, rate_in: int, rate_out: int
 ) -> torch.Tensor:
-    """Apply `run` to overlapped windows of x (B, tokens * rate_in, ...) and join the middles.
+    """Apply `run` to overlapped windows of x (B, tokens * rate_in, ...) and join the middles;
+    in one pass when the tokens fit one window.
 
     Window k keeps tokens [k*window, (k+1)*window) and sees `context` more tokens on each side
     (fewer at the clip's ends, where a one-pass run sees the same padding).
     """
+    if tokens <= window:
+        return run(x)
     outputs = []
     for start in range(0, tokens, window):
         stop = min(start + window, tokens)
