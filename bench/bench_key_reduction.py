@@ -26,13 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 # Keep Blender's user configuration out of the measurement (and untouched).
 os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="bench-blender-"))
 sys.path.insert(0, str(ROOT))
+# The F-curve collector the add-on's Blender tests use.
+sys.path.insert(0, str(ROOT / "tests" / "blender_scripts"))
 
 import bpy  # noqa: E402  (after the environment is set)
 import numpy as np  # noqa: E402
+from performance_curves import performance_curves  # noqa: E402
 
 from blender_addon import key_reduction as kr  # noqa: E402
-from blender_addon.actions import action_fcurves  # noqa: E402
-from blender_addon.keyframes import REDUCED, strip_on_track, write_motion  # noqa: E402
+from blender_addon.keyframes import REDUCED, write_motion  # noqa: E402
 from blender_addon.motion_arrays import MotionArrays  # noqa: E402
 from blender_addon.rig import create_character  # noqa: E402
 from blender_addon.skeleton_data import forward_kinematics  # noqa: E402
@@ -61,19 +63,6 @@ def performance(seconds: float, audio: str, seed: int) -> tuple[MotionArrays, st
     arrays = MotionArrays(motion.poses, motion.trans, motion.face,
                           channel_names(motion.face_space), motion.fps)
     return arrays, f"{model.name}, seed {seed}: {what}"
-
-
-def curves(armature: bpy.types.Object) -> dict[str, bpy.types.FCurve]:
-    """Every F-curve on the armature's tracks and its body's shape-key tracks, by a name."""
-    found = {}
-    owners = [(armature, "")] + [(child.data.shape_keys, "shape key ")
-                                 for child in armature.children
-                                 if child.type == "MESH" and child.data.shape_keys]
-    for owner, prefix in owners:
-        for track in owner.animation_data.nla_tracks:
-            for fcurve in action_fcurves(strip_on_track(owner, track.name).action):
-                found[f"{prefix}{fcurve.data_path}|{fcurve.array_index}"] = fcurve
-    return found
 
 
 def key_values(fcurve: bpy.types.FCurve) -> np.ndarray:
@@ -204,7 +193,8 @@ def main() -> None:
     print(f"Blender {bpy.app.version_string}, {what}: {motion.num_frames} frames at 30 fps")
     print(f"  write_motion, Every Frame: {timed_write(every, motion)}; Reduced: "
           f"{timed_write(reduced, motion, key_mode=REDUCED, tolerances=tolerances)}")
-    old, new = curves(every), curves(reduced)
+    old, new = (performance_curves(every, "shape key "),
+                performance_curves(reduced, "shape key "))
     pairs = played_pairs(old, new, motion.num_frames)
     report(old, new, worst_errors(pairs), tolerances)
     foot, planted = feet_off(every, reduced, motion)

@@ -1,21 +1,27 @@
-"""Run Python snippets in real headless Blender (bpy from PyPI) for the add-on's tests.
+"""Run Python scripts in real headless Blender (bpy from PyPI) for the add-on's tests.
 
-Each run is a fresh subprocess of a bpy venv's interpreter with its own Blender user folder
-(BLENDER_USER_RESOURCES in a temporary directory), so nothing touches this process's bpy or the
-user's Blender configuration, and one Blender version's state never leaks into another's.
+The scripts are files in tests/blender_scripts/ (linted like all code); `run_in_blender` names
+one by its stem. Each run is a fresh subprocess of a bpy venv's interpreter with its own Blender
+user folder (BLENDER_USER_RESOURCES in a temporary directory), so nothing touches this process's
+bpy or the user's Blender configuration, and one Blender version's state never leaks into
+another's.
 
-Inside the snippet:
+A script gets what the test passes from the module `blender_snippet`, which the harness makes
+inside Blender:
     inputs            dict of the numpy arrays passed as `inputs=`
+    params            the JSON-able values passed as `params=`
     emit(**values)    JSON-able results, returned as `run.values`
     save(**arrays)    numpy arrays, returned as `run.arrays`
     ROOT              the repository root (on sys.path, so `import blender_addon...` works)
+tests/blender_scripts/ is on sys.path too, so scripts import the helpers they share.
 
-After the snippet the harness checks that neither torch nor the model core was imported: the
+After the script the harness checks that neither torch nor the model core was imported: the
 add-on must work inside Blender without them.
 
 Usage:
-    run = run_in_blender("emit(version=bpy.app.version_string)", tmp_path)
-    run = run_in_blender(code, tmp_path, python=bpy_python("4.2"))
+    run = run_in_blender("export_round_trip", tmp_path, inputs={"poses": poses})
+    run = run_in_blender("inspect_blend", tmp_path, params={"blend": str(blend)},
+                         python=bpy_python("4.2"))
 """
 
 from __future__ import annotations
@@ -24,7 +30,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,17 +46,17 @@ BPY_VERSIONS = [
 ]
 FORBIDDEN_MODULES = ("torch", "core")
 
+SCRIPTS = Path(__file__).resolve().parent / "blender_scripts"
+
 _WRAPPER = r'''
-import json, sys, traceback
+import json, runpy, sys, traceback, types
 from pathlib import Path
-ROOT = {root!r}
-sys.path.insert(0, ROOT)
+sys.path[:0] = [{root!r}, {scripts!r}]
 import bpy  # first: it puts Blender's own script modules on the path
 import numpy as np
 
 _out = Path({out!r})
 _values, _arrays = {{}}, {{}}
-inputs = dict(np.load({inputs!r})) if {has_inputs!r} else {{}}
 
 
 def emit(**values):
@@ -62,9 +67,13 @@ def save(**arrays):
     _arrays.update({{name: np.asarray(value) for name, value in arrays.items()}})
 
 
-_code = Path({script!r}).read_text()
+snippet = types.ModuleType("blender_snippet")
+snippet.ROOT, snippet.emit, snippet.save = {root!r}, emit, save
+snippet.inputs = dict(np.load({inputs!r})) if {has_inputs!r} else {{}}
+snippet.params = json.loads(Path({params!r}).read_text())
+sys.modules["blender_snippet"] = snippet
 try:
-    exec(compile(_code, {script!r}, "exec"), dict(globals()))
+    runpy.run_path({script!r}, run_name="__main__")
 except BaseException:
     (_out / "error.txt").write_text(traceback.format_exc())
     raise SystemExit(3)
@@ -77,7 +86,7 @@ np.savez(_out / "arrays.npz", **_arrays)
 
 
 class BlenderScriptError(AssertionError):
-    """The snippet failed inside Blender; the message carries its traceback and output."""
+    """The script failed inside Blender; the message carries its traceback and output."""
 
 
 @dataclass
@@ -102,27 +111,32 @@ def bpy_python(version: str = "5.0") -> Path | None:
 
 
 def run_in_blender(
-    code: str,
+    script: str,
     tmp_path: Path,
     inputs: dict[str, np.ndarray] | None = None,
+    params: dict | None = None,
     python: Path | None = None,
     timeout: float = 300.0,
     forbidden: tuple[str, ...] = FORBIDDEN_MODULES,
 ) -> BlenderRun:
-    """Run `code` in a fresh headless Blender process and return what it emitted and saved."""
+    """Run the script tests/blender_scripts/`script`.py in a fresh headless Blender process and
+    return what it emitted and saved."""
+    path = SCRIPTS / f"{script}.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"no Blender script {path}")
     work = Path(tmp_path) / f"blender-run-{len(list(Path(tmp_path).glob('blender-run-*')))}"
     work.mkdir(parents=True)
-    script = work / "snippet.py"
-    script.write_text(textwrap.dedent(code))
-    inputs_path = work / "inputs.npz"
+    inputs_path, params_path = work / "inputs.npz", work / "params.json"
     if inputs:
         np.savez(inputs_path, **inputs)
+    params_path.write_text(json.dumps(params or {}))
     wrapper = work / "wrapper.py"
     wrapper.write_text(_WRAPPER.format(
-        root=str(ROOT), out=str(work), inputs=str(inputs_path), has_inputs=bool(inputs),
-        script=str(script), forbidden=tuple(forbidden)))
+        root=str(ROOT), scripts=str(SCRIPTS), out=str(work), inputs=str(inputs_path),
+        has_inputs=bool(inputs), params=str(params_path), script=str(path),
+        forbidden=tuple(forbidden)))
     env = {**os.environ, "BLENDER_USER_RESOURCES": str(work / "blender-user")}
-    # The snippet must find the add-on only through ROOT, never through an inherited path.
+    # The script must find the add-on only through ROOT, never through an inherited path.
     env.pop("PYTHONPATH", None)
     completed = subprocess.run(
         [str(python or bpy_python("5.0")), str(wrapper)],
@@ -132,7 +146,7 @@ def run_in_blender(
     if completed.returncode != 0 or not (work / "values.json").is_file():
         detail = error_file.read_text() if error_file.is_file() else ""
         raise BlenderScriptError(
-            f"Blender snippet failed (exit {completed.returncode})\n{detail}\n"
+            f"Blender script {script} failed (exit {completed.returncode})\n{detail}\n"
             f"--- stdout ---\n{completed.stdout[-4000:]}\n"
             f"--- stderr ---\n{completed.stderr[-4000:]}"
         )
@@ -141,5 +155,5 @@ def run_in_blender(
         arrays = {name: archive[name] for name in archive.files}
     forbidden_loaded = values.pop("_forbidden_imports")
     if forbidden_loaded:
-        raise BlenderScriptError(f"the snippet imported {forbidden_loaded} inside Blender")
+        raise BlenderScriptError(f"the script {script} imported {forbidden_loaded} inside Blender")
     return BlenderRun(values, arrays, completed.stdout, completed.stderr)

@@ -34,39 +34,12 @@ def run_batch(version: str, args: list[str], tmp_path: Path) -> subprocess.Compl
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
 
 
-TWO_SPEAKERS = r'''
-import addon_utils
-addon_utils.enable("blender_addon", default_set=True)
-from blender_addon import rig
-scene = bpy.context.scene
-scene.render.fps = 30
-editor = scene.sequence_editor_create()
-for name, path, channel, start in (("anna 1", {anna!r}, 1, 1), ("anna 2", {anna!r}, 1, 70),
-                                   ("ben", {ben!r}, 2, 30)):
-    editor.strips.new_sound(name, path, channel, start)
-anna = rig.create_character("Anna", with_body=False)
-ben = rig.create_character("Ben", with_body=False)
-rig.create_character("Extra", with_body=False)     # not bound: not a speaker
-for armature, strips in ((anna, ["anna 1", "anna 2"]), (ben, ["ben"])):
-    armature.body_language.audio_source = "STRIPS"
-    for name in strips:
-        armature.body_language.strips.add().name = name
-from blender_addon import batch, scene_inputs
-emit(speakers=[obj.name for obj in batch.speakers(scene)])
-clips = {{obj.name: scene_inputs.audio_clip(scene, obj.body_language, None)
-         for obj in (anna, ben)}}
-emit(clips={{name: [list(clip.sources), clip.frame_start, clip.frame_end]
-            for name, clip in clips.items()}})
-bpy.ops.wm.save_as_mainfile(filepath={blend!r})
-'''
-
-
 def make_two_speaker_blend(tmp_path: Path) -> tuple[Path, dict]:
     anna = write_tone(tmp_path / "anna.wav", 1.5)
     ben = write_tone(tmp_path / "ben.wav", 1.0)
     blend = tmp_path / "two.blend"
-    code = TWO_SPEAKERS.format(anna=str(anna), ben=str(ben), blend=str(blend))
-    values = run_in_blender(code, tmp_path).values
+    values = run_in_blender("two_speaker_scene", tmp_path, params={
+        "anna": str(anna), "ben": str(ben), "blend": str(blend)}).values
     return blend, values
 
 
@@ -82,28 +55,9 @@ def model_dir(tmp_path_factory) -> Path:
     return tiny_model_folder(tmp_path_factory)
 
 
-INSPECT = r"""
-bpy.ops.wm.open_mainfile(filepath={blend!r})
-from blender_addon.actions import action_fcurves
-found = {{}}
-for obj in bpy.data.objects:
-    if obj.type != "ARMATURE":
-        continue
-    data = obj.animation_data
-    tracks = {{}}
-    for track in (data.nla_tracks if data else ()):
-        frames = np.concatenate([
-            [point.co[0] for point in fc.keyframe_points]
-            for strip in track.strips for fc in action_fcurves(strip.action)])
-        tracks[track.name] = [float(frames.min()), float(frames.max())]
-    found[obj.name] = tracks
-emit(found=found)
-"""
-
-
 def animated_ranges(blend: Path, tmp_path: Path, version: str = "5.0") -> dict:
     """{armature: {track: [first key frame, last key frame]}} of a saved .blend."""
-    return run_in_blender(INSPECT.format(blend=str(blend)), tmp_path,
+    return run_in_blender("keyed_ranges_of_blend", tmp_path, params={"blend": str(blend)},
                           python=bpy_python(version)).values["found"]
 
 

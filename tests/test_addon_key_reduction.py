@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from blender_harness import BlenderRun, bpy_python, run_in_blender
+from blender_harness import BPY_VERSIONS, BlenderRun, bpy_python, run_in_blender
 from motion_synth import smooth_motion
 
 from blender_addon import key_reduction as kr
@@ -16,94 +16,6 @@ START = 10
 FRAMES = 300
 PLANTED = slice(130, 191)  # frames of the motion where the legs and root hold still
 FEET = ("left_ankle", "left_foot", "right_ankle", "right_foot")
-
-BLENDER_SCRIPT = r"""
-import os, tempfile
-import addon_utils
-addon_utils.enable("blender_addon", default_set=True)
-from blender_addon import jobs, key_reduction as kr, scene_inputs
-from blender_addon.actions import action_fcurves
-from blender_addon.keyframes import write_motion, strip_on_track
-from blender_addon.motion_arrays import MotionArrays
-from blender_addon.rig import create_character
-from blender_addon.scene_audio import AudioClip
-
-START = int(inputs["start"])
-FEET = [str(name) for name in inputs["feet"]]
-scene = bpy.context.scene
-scene.render.fps, scene.render.fps_base = 30, 1.0
-names = [str(n) for n in inputs["face_names"]]
-every = create_character("Every")
-reduced = create_character("Reduced")
-settings = reduced.body_language
-prop = settings.bl_rna.properties["key_mode"]
-emit(default=settings.key_mode, items=[item.identifier for item in prop.enum_items],
-     label=prop.name, description=prop.description)
-write_motion(every, MotionArrays(inputs["poses"], inputs["trans"], inputs["face"], names),
-             start_frame=START)
-
-# Reduced through Generate's own write, with the setting switched.
-settings.key_mode = "REDUCED"
-path = os.path.join(tempfile.mkdtemp(), "motion.npz")  # the job deletes it once read
-frames = len(inputs["poses"])
-np.savez(path, poses=inputs["poses"].reshape(frames, -1), trans=inputs["trans"],
-         face_space="arkit52", face_arkit52=inputs["face"], face_names=np.array(names),
-         mocap_frame_rate=30.0)
-request = scene_inputs.GenerateRequest(reduced.name, scene.name,
-                                       AudioClip(START, None, 30.0, {}, ()),
-                                       ("face", "hands", "upper", "lower"), (), None, None, {})
-emit(report=jobs.GenerateJob(None, request, {}).apply({"motion": path}))
-
-
-def curves(armature):
-    found = {}
-    owners = [(armature, "")] + [(c.data.shape_keys, "keys ") for c in armature.children
-                                  if c.type == "MESH" and c.data.shape_keys]
-    for owner, prefix in owners:
-        for track in owner.animation_data.nla_tracks:
-            for fcurve in action_fcurves(strip_on_track(owner, track.name).action):
-                found[f"{prefix}{fcurve.data_path}|{fcurve.array_index}"] = fcurve
-    return found
-
-
-def co(fcurve):
-    points = np.empty(2 * len(fcurve.keyframe_points), np.float32)
-    fcurve.keyframe_points.foreach_get("co", points)
-    return points[0::2], points[1::2]
-
-
-played = START + np.arange(frames, dtype=np.float64)
-wanted, got, model = [], [], []
-kinds = set()
-old, new = curves(every), curves(reduced)
-for name in sorted(old):
-    wanted.append(co(old[name])[1])
-    fcurve = new[name]
-    got.append([fcurve.evaluate(float(frame)) for frame in played])
-    kinds.add((fcurve.auto_smoothing, fcurve.keyframe_points[0].interpolation,
-               fcurve.keyframe_points[0].handle_left_type))
-    # What key_reduction models Blender to play from exactly these keys.
-    key_frames, key_values = co(fcurve)
-    keys = np.zeros(frames, bool)
-    keys[np.round(key_frames - START).astype(int)] = True
-    values = np.zeros(frames)
-    values[keys] = key_values
-    model.append(kr.bezier_curves(values[None], keys[None])[0])
-emit(names=sorted(old), kinds=sorted(kinds),
-     every_keys=sum(len(f.keyframe_points) for f in old.values()),
-     reduced_keys=sum(len(f.keyframe_points) for f in new.values()))
-save(wanted=np.array(wanted), got=np.array(got), model=np.array(model))
-
-feet = {"every": [], "reduced": []}
-for frame in played:
-    scene.frame_set(int(frame))
-    for label, armature in (("every", every), ("reduced", reduced)):
-        bones = [armature.pose.bones[name] for name in FEET]
-        points = [armature.matrix_world @ p for b in bones for p in (b.head, b.tail)]
-        feet[label].append([list(p) for p in points])
-save(feet_every=np.array(feet["every"]), feet_reduced=np.array(feet["reduced"]))
-"""
-
 
 def performance() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A smooth performance whose legs and root hold still over PLANTED (easing in and out)
@@ -126,18 +38,14 @@ def performance() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return poses.astype(np.float32), trans.astype(np.float32), face.astype(np.float32)
 
 
-@pytest.fixture(scope="module", params=["5.0", "4.2"])
+@pytest.fixture(scope="module", params=BPY_VERSIONS)
 def blender(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
             ) -> tuple[BlenderRun, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    python = bpy_python(request.param)
-    if python is None:
-        pytest.skip("bpy 4.2 venv .venv-bpy42 is missing: `python build.py test` creates it "
-                    "(or pip install -r requirements-bpy42.txt into .venv-bpy42)")
     poses, trans, face = performance()
     inputs = {"start": np.array(START), "poses": poses, "trans": trans, "face": face,
               "face_names": np.array(ARKIT52), "feet": np.array(FEET)}
-    run = run_in_blender(BLENDER_SCRIPT, tmp_path_factory.mktemp(f"bpy{request.param}"),
-                         inputs=inputs, python=python)
+    run = run_in_blender("reduced_keys_play", tmp_path_factory.mktemp(f"bpy{request.param}"),
+                         inputs=inputs, python=bpy_python(request.param))
     return run, (poses, trans, face)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from blender_harness import bpy_python, run_in_blender
+from blender_harness import BPY_VERSIONS, bpy_python, run_in_blender
 from motion_synth import smooth_motion
 
 from core.face_spaces import ARKIT52
@@ -28,121 +28,9 @@ FRAMES = 90
 BROW = ARKIT52.index("browInnerUp")
 JAW = ARKIT52.index("jawOpen")
 
-COMMON = r'''
-import os, tempfile
-import addon_utils
-addon_utils.enable("blender_addon", default_set=True)
-from blender_addon import jobs, scene_inputs
-from blender_addon.actions import strip_on_track
-from blender_addon.rig import create_character
-from blender_addon.scene_audio import AudioClip
 
-scene = bpy.context.scene
-scene.render.fps, scene.render.fps_base = 30, 1.0
-names = [str(n) for n in inputs["face_names"]]
-START = int(inputs["start"])
-SWITCHES = {"upper_arm_parent.L": "IK_FK", "upper_arm_parent.R": "IK_FK",
-            "thigh_parent.L": "IK_FK", "thigh_parent.R": "IK_FK",
-            "torso": ("neck_follow", "head_follow")}
-
-
-def generate(armature, key_mode="EVERY_FRAME"):
-    """Generate's write of a worker answer: the job reads the motion file and keys it."""
-    armature.body_language.key_mode = key_mode
-    path = os.path.join(tempfile.mkdtemp(), "motion.npz")  # the job deletes it once read
-    frames = len(inputs["poses"])
-    np.savez(path, poses=inputs["poses"].reshape(frames, -1), trans=inputs["trans"],
-             face_space="arkit52", face_arkit52=inputs["face"], face_names=np.array(names),
-             mocap_frame_rate=30.0)
-    request = scene_inputs.GenerateRequest(armature.name, scene.name,
-                                           AudioClip(START, None, 30.0, {}, ()),
-                                           ("face", "hands", "upper", "lower"), (), None, None,
-                                           {})
-    job = jobs.GenerateJob(None, request, {})
-    return job.apply({"motion": path}), list(job.warnings)
-
-
-def switches(armature):
-    found = {}
-    for bone, props in SWITCHES.items():
-        for prop in (props,) if isinstance(props, str) else props:
-            found[f"{bone} {prop}"] = armature.pose.bones[bone].get(prop)
-    return found
-
-
-'''
-
-RIGIFY = r'''
-# 1. A real Rigify rig: the bone map is auto-detected, its switches set and reported.
-addon_utils.enable("rigify", default_set=True)
-bpy.ops.object.armature_human_metarig_add()
-bpy.ops.pose.rigify_generate()
-rig_name = bpy.context.object.name
-bpy.ops.object.mode_set(mode="OBJECT")
-bpy.ops.ed.undo_push(message="rig generated")
-before = switches(bpy.data.objects[rig_name])
-report, warnings = generate(bpy.data.objects[rig_name])
-after = switches(bpy.data.objects[rig_name])
-# Blender pushes this step itself when Generate (UNDO-flagged) returns FINISHED; headless
-# Blender does not, so the test makes the same push.
-bpy.ops.ed.undo_push(message="Generate")
-bpy.ops.ed.undo()
-rig = bpy.data.objects[rig_name]  # an undo replaces every Python reference
-emit(rig_report=report, rig_before=before, rig_after=after, rig_undone=switches(rig),
-     rig_tracks_undone=[t.name for t in rig.animation_data.nla_tracks]
-     if rig.animation_data else [])
-'''
-
-FACE = r'''
-# 2. Face meshes: the preview body (ARKit keys), a FLAME head and a mesh with other keys.
-scene = bpy.context.scene
-speaker = create_character("Speaker")
-body = next(c for c in speaker.children if c.type == "MESH" and c.data.shape_keys)
-body.data.shape_keys.key_blocks["jawOpen"].slider_max = 0.5   # a rig that limits a key
-
-
-def keyed_mesh(name, keys):
-    mesh = bpy.data.meshes.new(name)
-    mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
-    obj = bpy.data.objects.new(name, mesh)
-    scene.collection.objects.link(obj)
-    obj.parent = speaker
-    for key in ("Basis", *keys):
-        obj.shape_key_add(name=key)
-    return obj
-
-
-flame = keyed_mesh("FlameHead", [f"Exp{i:03d}" for i in range(10)])
-props = keyed_mesh("Props", ["squash", "stretch"])
-flame_before = [b.value for b in flame.data.shape_keys.key_blocks]
-ranges = {}
-for mode in ("EVERY_FRAME", "REDUCED"):
-    report, warnings = generate(speaker, mode)
-    values = {name: [] for name in ("browInnerUp", "jawOpen")}
-    lowest, highest = [], []
-    blocks = body.data.shape_keys.key_blocks
-    for frame in range(START, START + len(inputs["poses"])):
-        scene.frame_set(frame)
-        for name in values:
-            values[name].append(blocks[name].value)
-        lowest.append(min(b.value - b.slider_min for b in blocks[1:]))
-        highest.append(max(b.value - b.slider_max for b in blocks[1:]))
-    save(**{f"{mode}_{name}": np.array(v) for name, v in values.items()})
-    ranges[mode] = [min(lowest), max(highest)]
-    emit(**{f"{mode}_report": report, f"{mode}_warnings": warnings})
-emit(ranges=ranges, jaw_slider=[blocks["jawOpen"].slider_min, blocks["jawOpen"].slider_max],
-     flame_unchanged=[b.value for b in flame.data.shape_keys.key_blocks] == flame_before,
-     flame_animated=flame.data.shape_keys.animation_data is not None,
-     props_animated=props.data.shape_keys.animation_data is not None,
-     body_animated=strip_on_track(body.data.shape_keys, "BL face") is not None)
-'''
-
-
-@pytest.fixture(scope="module", params=["5.0", "4.2"])
+@pytest.fixture(scope="module", params=BPY_VERSIONS)
 def report_run(request, tmp_path_factory) -> dict:
-    python = bpy_python(request.param)
-    if python is None:
-        pytest.skip(".venv-bpy42 is missing: `python build.py test` creates it")
     motion = smooth_motion(FRAMES, seed=5)
     face = np.array(motion.face)
     # What the model writes: weights a little outside 0..1 (browInnerUp -0.17 was seen).
@@ -152,9 +40,10 @@ def report_run(request, tmp_path_factory) -> dict:
               "face_names": np.array(ARKIT52), "start": np.array(START)}
     # The bpy 4.2 module crashes on exit (SIGSEGV) once Rigify has generated a rig, even with
     # nothing of this add-on loaded, so the Rigify scenario runs on 5.0 only.
-    script = COMMON + (RIGIFY if request.param == "5.0" else "") + FACE
-    run = run_in_blender(script, tmp_path_factory.mktemp(f"report{request.param}"),
-                         inputs=inputs, python=python)
+    run = run_in_blender("face_keys_and_rigify_switches",
+                         tmp_path_factory.mktemp(f"report{request.param}"), inputs=inputs,
+                         params={"rigify": request.param == "5.0"},
+                         python=bpy_python(request.param))
     return {**run.values, **run.arrays, "face": face, "version": request.param}
 
 

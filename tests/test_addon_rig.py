@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from blender_harness import bpy_python, run_in_blender
+from blender_harness import BPY_VERSIONS, bpy_python, run_in_blender
 
 from blender_addon import skeleton_data
 from blender_addon.preview_body import EYE_RADIUS, arkit_shape_rules, body_geometry, eye_geometry
@@ -101,70 +101,11 @@ def test_preview_body_is_skinned_to_real_bones_and_stands_on_the_floor():
 
 # ------------------------------------------------------------------------------- in Blender
 
-BLENDER_SCRIPT = r"""
-from blender_addon.rig import create_character
 
-scene = bpy.context.scene
-cube = bpy.data.objects.new("Existing", None)
-scene.collection.objects.link(cube)
-bpy.context.view_layer.objects.active = cube
-arm = create_character()
-second = create_character(with_body=False)
-bones = arm.data.bones
-emit(
-    version=bpy.app.version_string,
-    names=[b.name for b in bones],
-    parents={b.name: b.parent.name if b.parent else None for b in bones},
-    rotation_modes=sorted({pb.rotation_mode for pb in arm.pose.bones}),
-    active=bpy.context.view_layer.objects.active.name,
-    second_bones=len(second.data.bones),
-    second_name=second.name,
-    mode=bpy.context.mode,
-)
-save(heads=np.array([list(b.head_local) for b in bones]),
-     tails=np.array([list(b.tail_local) for b in bones]),
-     matrices=np.array([np.array(b.matrix_local) for b in bones]))
-children = {c.name: c for c in arm.children}
-body = children[arm.name + " body"]
-modifier = body.modifiers["Armature"]
-emit(
-    children=sorted(children),
-    body_vertices=len(body.data.vertices),
-    shape_keys=[k.name for k in body.data.shape_keys.key_blocks],
-    groups=sorted(g.name for g in body.vertex_groups),
-    modifier=(modifier.type, modifier.object.name),
-    materials=[m.name for m in body.data.materials],
-    eyes={c.name: (c.parent_type, c.parent_bone) for c in arm.children if c.parent_type == "BONE"},
-)
-# Turn the head: the skull and the eyes turn with it, the pelvis stays.
-eye = children[arm.name + " left eye"]
-before_eye = np.array(eye.matrix_world.translation)
-key = body.data.shape_keys.key_blocks["jawOpen"]
-depsgraph = bpy.context.evaluated_depsgraph_get()
-def evaluated_vertices():
-    mesh = body.evaluated_get(depsgraph).to_mesh()
-    co = np.empty(3 * len(mesh.vertices))
-    mesh.vertices.foreach_get("co", co)
-    body.evaluated_get(depsgraph).to_mesh_clear()
-    return co.reshape(-1, 3)
-rest_vertices = evaluated_vertices()
-arm.pose.bones["head"].rotation_quaternion = (0.9238795, 0.0, 0.0, 0.3826834)
-key.value = 1.0
-bpy.context.view_layer.update()
-posed_vertices = evaluated_vertices()
-save(before_eye=before_eye, after_eye=np.array(eye.matrix_world.translation),
-     rest_vertices=rest_vertices, posed_vertices=posed_vertices)
-"""
-
-
-@pytest.fixture(scope="module", params=["5.0", "4.2"])
+@pytest.fixture(scope="module", params=BPY_VERSIONS)
 def created(request, tmp_path_factory):
-    python = bpy_python(request.param)
-    if python is None:
-        pytest.skip("bpy 4.2 venv .venv-bpy42 is missing: `python build.py test` creates it "
-                    "(or pip install -r requirements-bpy42.txt into .venv-bpy42)")
-    run = run_in_blender(BLENDER_SCRIPT, tmp_path_factory.mktemp(f"rig{request.param}"),
-                         python=python)
+    run = run_in_blender("character_creation", tmp_path_factory.mktemp(f"rig{request.param}"),
+                         python=bpy_python(request.param))
     assert run.values["version"].startswith(request.param)
     return run
 

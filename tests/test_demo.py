@@ -125,36 +125,10 @@ def test_demo_prints_where_the_scene_and_preview_are(demo_run):
     assert "timed prompts 'raise your right hand' (frames 103-186)" in completed.stdout
 
 
-INSPECT = r'''
-bpy.ops.wm.open_mainfile(filepath={blend!r})
-from blender_addon.actions import action_fcurves
-scene = bpy.context.scene
-strips = list(scene.sequence_editor.strips)
-emit(strips=[[s.name, s.type, s.frame_final_start, s.frame_final_end,
-              s.sound.packed_file is not None] for s in strips],
-     frames=[scene.frame_start, scene.frame_end], camera=scene.camera is not None,
-     markers=sorted([m.name, m.frame] for m in scene.timeline_markers))
-armatures = [obj for obj in scene.objects if obj.type == "ARMATURE"]
-emit(armatures=[obj.name for obj in armatures])
-tracks = {{}}
-for track in armatures[0].animation_data.nla_tracks:
-    keyed, first, last = set(), None, None
-    for strip in track.strips:
-        for fc in action_fcurves(strip.action):
-            if fc.data_path.startswith("pose.bones"):
-                keyed.add(fc.data_path.split('"')[1])
-            co = np.empty(2 * len(fc.keyframe_points), np.float32)
-            fc.keyframe_points.foreach_get("co", co)
-            first = float(co[0::2].min()) if first is None else min(first, float(co[0::2].min()))
-            last = float(co[0::2].max()) if last is None else max(last, float(co[0::2].max()))
-    tracks[track.name] = [sorted(keyed), first, last]
-emit(tracks=tracks)
-'''
-
-
 def test_saved_scene_has_the_strip_and_every_part_keyed_from_its_start(demo_run, tmp_path):
     out, _ = demo_run
-    values = run_in_blender(INSPECT.format(blend=str(out / "demo.blend")), tmp_path).values
+    values = run_in_blender("demo_scene_contents", tmp_path,
+                            params={"blend": str(out / "demo.blend")}).values
     ((name, kind, start, end, packed),) = values["strips"]
     assert (name, kind, start, packed) == ("dialogue", "SOUND", 1, True)
     _, _, _, seconds = wav_format(build.DEMO_AUDIO)

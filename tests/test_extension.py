@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from blender_harness import SCRIPTS
+
 import build
 from blender_addon import runtime_paths
 from blender_addon.runtime_paths import PYTHON_ENV_VAR, resolve_runtime
@@ -15,61 +17,19 @@ from blender_addon.runtime_paths import PYTHON_ENV_VAR, resolve_runtime
 ROOT = Path(build.__file__).resolve().parent
 MODULE = "bl_ext.user_default.body_language"
 
-# Runs in its own process so the install touches neither this process's bpy nor the user's
-# Blender configuration (BLENDER_USER_RESOURCES points at a temporary folder).
-INSTALL_SCRIPT = r"""
-import json, sys
-from pathlib import Path
-import bpy  # first: it puts Blender's script modules (addon_utils) on the path
-import addon_utils
-
-zip_path, module_name = sys.argv[1], sys.argv[2]
-result = bpy.ops.extensions.package_install_files(
-    filepath=zip_path, repo="user_default", enable_on_install=True)
-report = {"result": sorted(result)}
-report["enabled"] = addon_utils.check(module_name)[1]
-report["in_preferences"] = module_name in bpy.context.preferences.addons
-prefs = bpy.context.preferences.addons[module_name].preferences
-report["prefs_type"] = type(prefs).__name__
-report["worker_python"] = prefs.worker_python
-report["checkpoint"] = prefs.checkpoint
-report["device"] = prefs.device
-report["device_items"] = [item.identifier for item in prefs.bl_rna.properties["device"].enum_items]
-addon = sys.modules[module_name]
-addon_dir = Path(addon.__file__).parent
-report["addon_dir"] = str(addon_dir)
-status = type(prefs).runtime_status(prefs)
-report["status_python"] = str(status.python)
-report["status_source"] = status.python_source
-report["status_core_root"] = str(status.core_root)
-report["torch_imported"] = "torch" in sys.modules
-
-# The worker imports the model core from the installed extension's folder.
-sys.path.insert(0, str(addon_dir))
-import core.motion
-report["core_file"] = core.motion.__file__
-
-preferences_class = type(prefs)
-addon_utils.disable(module_name, default_set=True)
-report["enabled_after_disable"] = addon_utils.check(module_name)[1]
-report["in_preferences_after_disable"] = module_name in bpy.context.preferences.addons
-report["class_registered_after_disable"] = preferences_class.is_registered
-print("REPORT " + json.dumps(report))
-"""
-
 
 def test_extension_installs_and_enables_in_headless_blender(tmp_path):
     zip_path = build.build_extension(ROOT, tmp_path / "dist")
-    script = tmp_path / "install.py"
-    script.write_text(INSTALL_SCRIPT)
     user_resources = tmp_path / "blender-user"
     env = {
         **os.environ,
         "BLENDER_USER_RESOURCES": str(user_resources),
         PYTHON_ENV_VAR: sys.executable,
     }
+    # Its own process, so the install touches neither this process's bpy nor the user's
+    # Blender configuration (BLENDER_USER_RESOURCES points at a temporary folder).
     completed = subprocess.run(
-        [sys.executable, str(script), str(zip_path), MODULE],
+        [sys.executable, str(SCRIPTS / "install_extension.py"), str(zip_path), MODULE],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr

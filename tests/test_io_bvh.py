@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
+from blender_harness import SCRIPTS
 from scipy.spatial.transform import Rotation
 
 from core.errors import BodyLanguageError
@@ -24,43 +24,6 @@ from core.skeleton import (
 
 FRAMES = 300
 FPS = 25.0
-
-# Runs inside a fresh Python with bpy: imports the BVH the way a user would (File > Import >
-# BVH, Y up, -Z forward, quaternions) and samples every pose bone at every frame.
-BLENDER_SCRIPT = textwrap.dedent(
-    """
-    import sys
-
-    import bpy
-    import numpy as np
-
-    bvh_path, out_path = sys.argv[1], sys.argv[2]
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    result = bpy.ops.import_anim.bvh(
-        filepath=bvh_path, target="ARMATURE", global_scale=1.0, frame_start=1,
-        use_fps_scale=False, update_scene_fps=True, update_scene_duration=True,
-        rotate_mode="QUATERNION", axis_forward="-Z", axis_up="Y",
-    )
-    assert result == {"FINISHED"}, result
-    scene = bpy.context.scene
-    armature = next(o for o in scene.objects if o.type == "ARMATURE")
-    bones = armature.pose.bones
-    first, last = (int(round(f)) for f in armature.animation_data.action.frame_range)
-    pose = []
-    for frame in range(first, last + 1):
-        scene.frame_set(frame)
-        pose.append([np.array(armature.matrix_world @ b.matrix) for b in bones])
-    np.savez(
-        out_path,
-        names=np.array([b.name for b in bones]),
-        parents=np.array([b.parent.name if b.parent else "" for b in bones]),
-        rest=np.array([np.array(armature.matrix_world @ b.bone.matrix_local) for b in bones]),
-        pose=np.array(pose),
-        first_frame=first,
-        fps=scene.render.fps / scene.render.fps_base,
-    )
-    """
-)
 
 # Blender's importer turns the file's Y-up axes into its Z-up ones: (x, y, z) -> (x, -z, y).
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -80,8 +43,6 @@ def smooth_random_motion(rng: np.random.Generator) -> Motion:
 
 
 def import_with_blender(bvh_path, tmp_path) -> dict:
-    script = tmp_path / "import_bvh.py"
-    script.write_text(BLENDER_SCRIPT)
     out = tmp_path / "blender_pose.npz"
     config = tmp_path / "blender_user"
     env = dict(os.environ)
@@ -89,7 +50,8 @@ def import_with_blender(bvh_path, tmp_path) -> dict:
     for variable in ("RESOURCES", "CONFIG", "SCRIPTS", "DATAFILES", "EXTENSIONS"):
         env[f"BLENDER_USER_{variable}"] = str(config / variable.lower())
     run = subprocess.run(
-        [sys.executable, str(script), str(bvh_path), str(out)],
+        # A fresh Python with bpy, so the import touches nothing of this process.
+        [sys.executable, str(SCRIPTS / "import_bvh_poses.py"), str(bvh_path), str(out)],
         env=env,
         capture_output=True,
         text=True,
