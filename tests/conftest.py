@@ -1,8 +1,10 @@
 """Shared test set-up: the project root on sys.path, a fresh blender_addon/shared, and the
-fixtures more than one module uses (torch thread count, the session's tiny model folders).
+fixtures more than one module uses (torch thread count, the session's tiny model folders,
+the built extension).
 Helpers that are not fixtures live in small modules beside it: tiny_model (model folders),
 tiny_corpus (corpora of builder clips), motion_synth (smooth synthetic motion), file_errors
-(errors that name their file), folder_snapshot (a folder left as it was)."""
+(errors that name their file), folder_snapshot (a folder left as it was), blender_harness and
+extension_runs (scripts from blender_scripts/ run in headless Blender)."""
 
 import sys
 from collections.abc import Iterator
@@ -57,3 +59,9 @@ def tiny_masked_model(tmp_path_factory) -> Path:
     from tiny_model import tiny_masked_model_folder
 
     return tiny_masked_model_folder(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def extension_zip(tmp_path_factory) -> Path:
+    """The extension built from this checkout, once per test module that runs it in Blender."""
+    return build.build_extension(ROOT, tmp_path_factory.mktemp("dist"))

@@ -26,11 +26,6 @@ from core.worker_audio import SAMPLE_RATE, mix_tracks, request_audio
 ROOT = Path(build.__file__).resolve().parent
 
 
-@pytest.fixture(scope="module")
-def extension_zip(tmp_path_factory) -> Path:
-    return build.build_extension(ROOT, tmp_path_factory.mktemp("dist"))
-
-
 # ---------------------------------------------------------------------------- registration
 
 

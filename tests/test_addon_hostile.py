@@ -21,17 +21,12 @@ of a module-scoped run.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from blender_harness import BPY_VERSIONS
 from extension_runs import run_with_extension, write_tone
 from tiny_model import tiny_model_folder
 
-import build
 from core.skeleton import JOINT_NAMES, PART_JOINTS
-
-ROOT = Path(build.__file__).resolve().parent
 
 
 def missing_listing(present: set[str]) -> str:
@@ -46,11 +41,6 @@ def missing_listing(present: set[str]) -> str:
         elif names:
             listed.append(f"{part} ({', '.join(names)})")
     return "; ".join(listed)
-
-
-@pytest.fixture(scope="module")
-def extension_zip(tmp_path_factory) -> Path:
-    return build.build_extension(ROOT, tmp_path_factory.mktemp("dist"))
 
 
 # ---------------------------------------------------------------------------- without a worker

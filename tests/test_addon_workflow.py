@@ -16,21 +16,13 @@ module cannot make sound strips (no Audaspace), so there the audio comes from a 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from blender_harness import BPY_VERSIONS
 from extension_runs import run_with_extension, write_tone
 from tiny_model import tiny_masked_model_folder
 
-import build
 from blender_addon.timeline_prompts import marker_prompts
-
-ROOT = Path(build.__file__).resolve().parent
-
-@pytest.fixture(scope="module")
-def extension_zip(tmp_path_factory) -> Path:
-    return build.build_extension(ROOT, tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="module", params=BPY_VERSIONS)
