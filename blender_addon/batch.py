@@ -29,7 +29,9 @@ import bpy
 from . import jobs
 from .motion_arrays import AddonInputError
 from .runtime import WorkerError
+from .scene_audio import sound_strips
 from .scene_inputs import build_generate_request
+from .speakers import bind_speakers, mixing_warning, several_speakers
 from .worker_settings import addon_preferences, model_spec, runtime_config, worker_for
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
@@ -81,16 +83,26 @@ def configure(python: str | None, checkpoint: str | None, device: str | None) ->
         prefs.device = device
 
 
-def speakers(scene: Any) -> list[Any]:
-    """The scene's armatures bound to audio; a lone unbound armature uses all sound strips."""
+def _is_bound(settings: Any) -> bool:
+    return (settings.audio_source == "STRIPS" and len(settings.strips) > 0) or (
+        settings.audio_source == "FILE" and bool(settings.audio_file))
+
+
+def speakers(scene: Any, printer: Printer = _print) -> list[Any]:
+    """The scene's armatures bound to audio; a lone unbound armature uses all sound strips.
+
+    When no armature is bound and there are several, and the strips hold several speakers, each
+    armature is first bound to its own strips as Bind Speakers does (the pairing is printed); a
+    lone armature that mixes several speakers is warned about.
+    """
     armatures = [obj for obj in scene.objects if obj.type == "ARMATURE"]
-    bound = []
-    for armature in armatures:
-        settings = armature.body_language
-        if settings.audio_source == "STRIPS" and len(settings.strips):
-            bound.append(armature)
-        elif settings.audio_source == "FILE" and settings.audio_file:
-            bound.append(armature)
+    strips = sound_strips(scene)
+    if not any(_is_bound(armature.body_language) for armature in armatures):
+        if len(armatures) > 1 and several_speakers(strips):
+            printer(f"bound speakers: {bind_speakers(scene).summary()}")
+        elif len(armatures) == 1 and mixing_warning(strips):
+            printer(f"warning: {armatures[0].name}: {mixing_warning(strips)}")
+    bound = [armature for armature in armatures if _is_bound(armature.body_language)]
     if not bound and len(armatures) == 1:
         return armatures
     return sorted(bound, key=lambda obj: obj.name)

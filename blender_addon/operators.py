@@ -1,4 +1,5 @@
-"""Operators: Generate, Predict emotion, Create character, strip binding and bone map editing.
+"""Operators: Generate, Predict emotion, Create character, strip and speaker binding, bone map
+editing.
 
 Generate and Predict emotion are modal: a 0.2 s timer polls the worker, progress shows in the
 status bar, the cursor and the panel, Esc cancels while the job runs (and only then: once it
@@ -279,6 +280,30 @@ class BODY_LANGUAGE_OT_bind_selected_strips(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class BODY_LANGUAGE_OT_bind_speakers(bpy.types.Operator):
+    """Bind each character (armature) of the scene to its own sound strips: the strips that
+    name it, else one Sequencer channel per character in name order"""
+
+    bl_idname = "body_language.bind_speakers"
+    bl_label = "Bind Speakers"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context: Any) -> bool:
+        return bool(sound_strip_names(context.scene))
+
+    def execute(self, context: Any) -> set[str]:
+        from .speakers import bind_speakers
+
+        bindings = bind_speakers(context.scene)
+        if not bindings.strips:
+            self.report({"ERROR"}, f"No character could be bound: {bindings.summary()}")
+            return {"CANCELLED"}
+        unbound = bindings.unbound_characters or bindings.unbound_channels
+        self.report({"WARNING"} if unbound else {"INFO"}, f"Bound {bindings.summary()}")
+        return {"FINISHED"}
+
+
 class BODY_LANGUAGE_OT_unbind_strip(bpy.types.Operator):
     """Remove the highlighted strip from the armature's audio"""
 
@@ -363,6 +388,7 @@ CLASSES = (
     BODY_LANGUAGE_OT_create_character,
     BODY_LANGUAGE_OT_bind_strip,
     BODY_LANGUAGE_OT_bind_selected_strips,
+    BODY_LANGUAGE_OT_bind_speakers,
     BODY_LANGUAGE_OT_unbind_strip,
     BODY_LANGUAGE_OT_custom_map_from_preset,
     BODY_LANGUAGE_OT_save_custom_map,

@@ -12,7 +12,9 @@ import bpy
 from . import bone_maps
 from .properties import AUTO_EMOTION, target_armature
 from .runtime_paths import SETUP_HINT, resolve_runtime
+from .scene_audio import sound_strips
 from .scene_inputs import without_audio
+from .speakers import mixing_warning
 from .worker_settings import ADDON_DIR, addon_preferences
 
 CATEGORY = "Body Language"
@@ -96,6 +98,8 @@ class BODY_LANGUAGE_PT_main(_Panel, bpy.types.Panel):
         elif settings.audio_source == "FILE":
             layout.prop(settings, "audio_file")
             layout.prop(settings, "audio_start_frame")
+        elif settings.audio_source == "SCENE":
+            _offer_speaker_binding(layout, context.scene)
         text_only = without_audio(context.scene, settings)
         if text_only:
             _wrapped(layout, "No audio: motion from the prompt over the From-To frames",
@@ -137,6 +141,15 @@ def _progress(layout: Any, fraction: float, message: str) -> None:
         layout.progress(factor=fraction, type="BAR", text=f"{message} {fraction:.0%}")
     else:
         layout.label(text=f"{message} {fraction:.0%}")
+
+
+def _offer_speaker_binding(layout: Any, scene: Any) -> None:
+    # Said before Generate, not after: mixing several voices makes one character mouth them all.
+    warning = mixing_warning(sound_strips(scene))
+    if warning:
+        box = layout.box()
+        _wrapped(box, warning, icon="ERROR")
+        box.operator("body_language.bind_speakers", icon="SPEAKER")
 
 
 class _ArmatureSubpanel(_Panel):
