@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.corpus import listener
 from core.corpus.speech import espeak_problem
 
 pytestmark = pytest.mark.skipif(bool(espeak_problem()), reason=espeak_problem() or "espeak ok")
@@ -35,6 +36,8 @@ def test_layout_is_beat2(corpus):
     from core.io.beat2 import read_motion_npz
     from core.io.textgrid import read_textgrid
 
+    listening = listener.PHRASES["train"] + listener.PHRASES["heldout"]
+
     table = read_table(corpus)
     entries = list(iter_corpus(corpus))
     assert len(entries) == len(table) >= 20
@@ -55,8 +58,11 @@ def test_layout_is_beat2(corpus):
         if entry.transcript:
             assert len(spoken) >= 3
             assert np.abs(audio).max() > 0.05
-        else:
-            assert entry.action and entry.description and not spoken
+        elif entry.action:  # an action in silence
+            assert entry.description and not spoken
+        else:  # a listener: someone else's voice, no words of its own
+            assert entry.description in listening and not spoken
+            assert np.abs(audio).max() > 0.05
     emotions = {row["emotion"] for row in table.values()}
     assert len(emotions) >= 6
     assert any(row["action"] for row in table.values())
@@ -82,6 +88,7 @@ def test_held_out_clips_use_held_out_voices_sentences_and_phrasings(corpus):
     held_voices = {f"{base}+{variant}" for base, variant in HELDOUT_VOICES}
     train_voices = {f"{base}+{variant}" for base, variant in TRAIN_VOICES}
     held_phrases = {d for a in ACTIONS.values() for d in a.heldout_descriptions}
+    held_phrases |= set(listener.PHRASES["heldout"])
     for entry in iter_corpus(corpus):
         heldout = entry.split != "train"
         if entry.voice:
