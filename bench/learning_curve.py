@@ -31,6 +31,7 @@ from core.api import DEFAULT_MODEL_DIR  # noqa: E402
 from core.checkpoint import load_training_state  # noqa: E402
 from core.eval.panel import Panel, teacher_scores  # noqa: E402
 from core.lm.dataset import load_tokenized, tokenize_corpus  # noqa: E402
+from core.lm.masked import MaskedMotionModel  # noqa: E402
 from core.lm.masked_generate import FillOptions  # noqa: E402
 from core.lm.mouth import load_mouth_tracks  # noqa: E402
 from core.masked_inference import MaskedSystem  # noqa: E402
@@ -76,7 +77,8 @@ def arguments() -> argparse.Namespace:
                         metavar="NAME=VALUE",
                         help="a model shape over the preset's, e.g. --model hidden=192")
     parser.add_argument("--init-from", type=Path,
-                        help="start from the model weights of this run folder's state "
+                        help="start from the weights of this model folder (e.g. "
+                             "core/checkpoints/default, to fine-tune it) or run folder's state "
                              "(pre-training), not from random ones")
     parser.add_argument("--plot", nargs="*", type=Path, help="plot these curve files and stop")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "learning_curves.png")
@@ -113,6 +115,14 @@ def train_clips(cache: Path, fraction: float) -> list:
     return clips
 
 
+def initial_weights(folder: Path) -> dict:
+    """Weights to start from: a model folder's language model (the shipped one, to fine-tune
+    it) or a run folder's training state (pre-training)."""
+    if (folder / "lm.json").is_file():
+        return MaskedMotionModel.load(folder / "lm").state_dict()
+    return load_training_state(folder / "state").model_state
+
+
 def run(args: argparse.Namespace) -> None:
     cache = args.cache or args.data / ".lm_cache"
     tokenize_corpus(args.data, DEFAULT_MODEL_DIR, cache, progress=True)
@@ -128,7 +138,7 @@ def run(args: argparse.Namespace) -> None:
                             mouth=mouth, codebooks=codebooks(motion_tokenizer),
                             **switches(args), **dict(args.model))
     if args.init_from is not None and trainer.step == 0:
-        trainer.model.load_state_dict(load_training_state(args.init_from / "state").model_state)
+        trainer.model.load_state_dict(initial_weights(args.init_from))
     panel = Panel.build(args.data, "val", args.speech_clips)
     curve_path = CURVES_DIR / f"{args.run}.json"
     curve = json.loads(curve_path.read_text()) if curve_path.exists() else {

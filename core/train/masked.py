@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from core.checkpoint import checkpoint_files, load_training_state, save_training_state
+from core.corpus.listener import ALL_PHRASES as LISTEN_PHRASES
 from core.devices import pick_device
 from core.errors import BodyLanguageError
 from core.lm.dataset import AUDIO_PER_STEP, STEP_ALIGNMENT, TokenizedClip
@@ -157,6 +158,11 @@ class WindowSampler:
         drop_all = rng.random() < c.drop_all
         if drop_all or rng.random() < c.drop_prompt:
             text = ""
+            if clip.description in LISTEN_PHRASES:
+                # A listener answers someone else's voice: unasked, that voice would teach the
+                # model to keep its mouth shut over speech. Without the request it hears nothing
+                # and stands idle, which is what silence teaches anyway.
+                audio = np.full_like(audio, self.null_audio)
         drop_emotion = drop_all or rng.random() < c.drop_emotion
         # The emotion head learns to read emotion from motion where the emotion is not given;
         # half of those rows also lose the audio, so it cannot lean on the voice alone.
