@@ -185,7 +185,7 @@ class GenerateJob(Job):
         self.result = keyframes.write_motion(armature, motion, request.parts,
                                              request.clip.frame_start, request.bone_map, scene,
                                              armature.body_language.key_mode)
-        self.warnings = self.result.warnings
+        self.warnings = (*request.warnings, *self.result.warnings)
         text = (f"Animated {', '.join(self.result.parts)} of {armature.name}: "
                 f"{self.result.frame_count} frames from frame {self.result.start_frame}")
         if not request.clip.has_audio:
@@ -196,8 +196,8 @@ class GenerateJob(Job):
             text += ("; markers left out (outside the frames, or on one frame with another): "
                      + ", ".join(f"'{name}'" for name in request.left_out))
         text += "; " + self.result.describe_rig()
-        if self.result.warnings:
-            text += " (" + "; ".join(self.result.warnings) + ")"
+        if self.warnings:
+            text += " (" + "; ".join(self.warnings) + ")"
         return text
 
 

@@ -29,6 +29,7 @@ from .scene_audio import (
 )
 from .shared.rates import FPS as MOTION_FPS
 from .skeleton_data import NUM_JOINTS, PART_JOINTS, PARTS
+from .speakers import mixing_warning
 from .timeline_prompts import MarkerPrompt, marker_prompts
 
 
@@ -125,6 +126,8 @@ class GenerateRequest:
     # The timeline's `bl:` markers sent as timed prompts, and those left out, for the report.
     prompts: tuple[MarkerPrompt, ...] = ()
     left_out: tuple[str, ...] = ()
+    # What the report must say about the inputs (several speakers mixed into one character).
+    warnings: tuple[str, ...] = ()
 
 
 def strip_spans(scene: Any, names: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
@@ -208,5 +211,7 @@ def build_generate_request(scene: Any, armature: Any, client: WorkerClient) -> G
             client.new_file("keep"), motion["poses"], motion["trans"], motion["face"],
             motion["face_names"], MOTION_FPS, kept))
     strips = () if settings.audio_source == "FILE" else strip_spans(scene, clip.sources)
+    mixed = mixing_warning(sound_strips(scene)) \
+        if settings.audio_source == "SCENE" and clip.has_audio else None
     return GenerateRequest(armature.name, scene.name, clip, parts, kept, frames, bone_map, fields,
-                           strips, prompts, left_out)
+                           strips, prompts, left_out, (mixed,) if mixed else ())
