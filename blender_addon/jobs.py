@@ -18,6 +18,7 @@ from typing import Any
 import bpy
 
 from . import bone_maps, keyframes
+from .face_speakers import face_the_speakers
 from .motion_arrays import AddonInputError
 from .motion_files import read_motion_file, write_keep_file
 from .runtime import WorkerClient, WorkerError, WorkerMessage
@@ -182,6 +183,9 @@ class GenerateJob(Job):
             raise AddonInputError(f"{request.armature} or its scene was deleted while "
                                   "generating")
         check_strips_unchanged(scene, request.strips)
+        if request.listening:
+            motion = face_the_speakers(motion, armature, scene, request.listening,
+                                       request.clip.frame_start, request.clip.fps)
         self.result = keyframes.write_motion(armature, motion, request.parts,
                                              request.clip.frame_start, request.bone_map, scene,
                                              armature.body_language.key_mode)
@@ -192,6 +196,8 @@ class GenerateJob(Job):
             text += " (no audio: from the prompt)"
         if request.prompts:
             text += "; timed prompts " + ", ".join(p.describe() for p in request.prompts)
+        if request.listening:
+            text += "; looking at " + ", ".join(s.describe() for s in request.listening)
         if request.left_out:
             text += ("; markers left out (outside the frames, or on one frame with another): "
                      + ", ".join(f"'{name}'" for name in request.left_out))

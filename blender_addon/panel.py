@@ -95,6 +95,7 @@ class BODY_LANGUAGE_PT_main(_Panel, bpy.types.Panel):
             column.operator("body_language.bind_strip", text="", icon="ADD")
             column.operator("body_language.unbind_strip", text="", icon="REMOVE")
             layout.operator("body_language.bind_selected_strips", icon="SEQ_SEQUENCER")
+            layout.prop(settings, "listen")
         elif settings.audio_source == "FILE":
             layout.prop(settings, "audio_file")
             layout.prop(settings, "audio_start_frame")

@@ -104,6 +104,10 @@ class BodyLanguageSettings(bpy.types.PropertyGroup):
         description="The sound strips of this speaker (Audio: Chosen Strips)")
     strips_index: bpy.props.IntProperty(default=0, name="Active Strip",
                                         description="The highlighted bound strip")
+    listen: bpy.props.BoolProperty(
+        name="Listen to Others", default=True,
+        description="While a strip bound to another character plays and this one's do not, "
+                    "its head and eyes turn toward that speaker")
     audio_file: bpy.props.StringProperty(name="Audio File", subtype="FILE_PATH",
                                          description="The audio file this speaker says")
     audio_start_frame: bpy.props.IntProperty(

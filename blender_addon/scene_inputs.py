@@ -13,6 +13,7 @@ import numpy as np
 
 from . import bone_maps, keyframes
 from .bone_map import BoneMap
+from .listening import ListeningSpan, listening_spans, within
 from .motion_arrays import AddonInputError
 from .motion_files import write_keep_file
 from .properties import AUTO_EMOTION, chosen_frames
@@ -43,6 +44,33 @@ def audio_clip(scene: Any, settings: Any, unpack_dir: Path | None) -> AudioClip:
         raise AddonInputError("no sound strips are bound to this armature: bind its strips or "
                               "choose another audio source")
     return clip_from_strips(choose_strips(sound_strips(scene, unpack_dir), names), fps)
+
+
+def others_lines(scene: Any, armature: Any) -> dict[str, list[str]]:
+    """{armature name: its bound strips} for the scene's other characters bound to strips, when
+    this one looks at them as they speak (Audio: Chosen Strips, Listen to Others on)."""
+    settings = armature.body_language
+    if settings.audio_source != "STRIPS" or not settings.listen:
+        return {}
+    lines = {}
+    for other in scene.objects:
+        if other.type == "ARMATURE" and other.name != armature.name:
+            bound = other.body_language
+            if bound.audio_source == "STRIPS" and len(bound.strips):
+                lines[other.name] = [ref.name for ref in bound.strips]
+    return lines
+
+
+def listening_stretches(scene: Any, armature: Any, clip: AudioClip) -> list[ListeningSpan]:
+    """Where, inside its clip, this character is silent while another speaks (listening.py)."""
+    others = others_lines(scene, armature)
+    if not others or clip.frame_end is None:
+        return []
+    strips = {strip.name: strip for strip in sound_strips(scene)}
+    own = [strips[ref.name] for ref in armature.body_language.strips if ref.name in strips]
+    heard = {name: [strips[s] for s in names if s in strips] for name, names in others.items()}
+    return within(listening_spans(own, heard, clip.fps), clip.frame_start, clip.frame_end,
+                  clip.fps)
 
 
 def without_audio(scene: Any, settings: Any) -> bool:
@@ -128,6 +156,8 @@ class GenerateRequest:
     left_out: tuple[str, ...] = ()
     # What the report must say about the inputs (several speakers mixed into one character).
     warnings: tuple[str, ...] = ()
+    # Where the character listens to another, whom its head turns to (face_speakers.py).
+    listening: tuple[ListeningSpan, ...] = ()
 
 
 def strip_spans(scene: Any, names: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
@@ -188,6 +218,7 @@ def build_generate_request(scene: Any, armature: Any, client: WorkerClient) -> G
                                   f"no {', '.join(missing)} yet: generate the whole clip first")
     kept = tuple(part for part in PARTS if part in present and (part not in parts or frames))
     prompts, left_out = clip_prompts(scene, settings, clip)
+    listening = tuple(listening_stretches(scene, armature, clip))
     fields: dict[str, Any] = {
         "audio": clip.spec if clip.has_audio else None,
         "prompt": settings.prompt,
@@ -214,4 +245,4 @@ def build_generate_request(scene: Any, armature: Any, client: WorkerClient) -> G
     mixed = mixing_warning(sound_strips(scene)) \
         if settings.audio_source == "SCENE" and clip.has_audio else None
     return GenerateRequest(armature.name, scene.name, clip, parts, kept, frames, bone_map, fields,
-                           strips, prompts, left_out, (mixed,) if mixed else ())
+                           strips, prompts, left_out, (mixed,) if mixed else (), listening)
