@@ -1,11 +1,12 @@
-"""Make the demo's dialogue line with the corpus's own speech synthesis (espeak-ng).
+"""Make the demo's two speakers' lines with the corpus's own speech synthesis (espeak-ng).
 
     .venv/bin/python demo/make_sample_dialogue.py [--out-dir demo]
 
-Writes `sample_dialogue.wav` (16 kHz mono 16-bit, the corpus's audio format) and
-`sample_dialogue.txt` (its transcript). The voice is one of the held-out evaluation speakers,
-so the demo speaker is one the model never heard in training. The output is a function of the
-text and voice only: running the script again gives the same bytes.
+Writes `sample_dialogue.wav` (Anna's two sentences) and `sample_reply.wav` (Ben's two short
+replies), 16 kHz mono 16-bit (the corpus's audio format), each with its transcript (`.txt`).
+Both voices are held-out evaluation speakers (a Scottish woman, a Caribbean man), so neither is
+one the model heard in training. The output is a function of the text and voices only: running
+the script again gives the same bytes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 import wave
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +28,29 @@ from core.corpus.sentences import parse_marked  # noqa: E402
 from core.corpus.speech import speak  # noqa: E402
 from core.corpus.voices import EMOTION_PROSODY, NEUTRAL_RATE, VoiceSettings  # noqa: E402
 
-WAV_NAME = "sample_dialogue.wav"
-TRANSCRIPT_NAME = "sample_dialogue.txt"
 
-# `*word*` is stressed (espeak lengthens and raises it), as in the corpus's sentence templates.
-LINES: tuple[tuple[str, str], ...] = (
+@dataclass(frozen=True)
+class Speaker:
+    """One speaker's wav: its file stem, voice, emotion and lines (`*word*` is stressed, as in
+    the corpus's sentence templates; espeak lengthens and raises it)."""
+
+    stem: str
+    base: str
+    variant: str
+    emotion: str
+    lines: tuple[tuple[str, str], ...]
+
+
+# Held-out accents and timbres (core/corpus/voices.py HELDOUT_BASES, HELDOUT_VARIANTS).
+ANNA = Speaker("sample_dialogue", "en-gb-scotland", "Andrea", "happiness", (
     ("*Hello* there, it is really good to see you again!", "exclamation"),
     ("Let me show you what we *built* this week, step by step.", "statement"),
-)
-# A held-out accent and timbre (core/corpus/voices.py HELDOUT_BASES, HELDOUT_VARIANTS), spoken
-# with happiness's prosody shift.
-EMOTION = "happiness"
+))
+BEN = Speaker("sample_reply", "en-029", "travis", "neutral", (
+    ("Hi Anna, come on in.", "statement"),
+    ("Oh, *great*, what is it?", "question"),
+))
+SPEAKERS = (ANNA, BEN)
 LEAD_IN = 0.4
 GAP = 0.5
 TAIL = 0.6
@@ -44,17 +58,17 @@ TAIL = 0.6
 PEAK = 10 ** (-3 / 20)
 
 
-def demo_voice() -> VoiceSettings:
-    prosody = EMOTION_PROSODY[EMOTION]
-    return VoiceSettings(name="en-gb-scotland", variant="Andrea", rate=NEUTRAL_RATE,
+def speaker_voice(speaker: Speaker) -> VoiceSettings:
+    prosody = EMOTION_PROSODY[speaker.emotion]
+    return VoiceSettings(name=speaker.base, variant=speaker.variant, rate=NEUTRAL_RATE,
                          pitch=50 + prosody.pitch, pitch_range=50 + prosody.pitch_range,
                          volume=100 + prosody.volume)
 
 
-def synthesise() -> tuple[np.ndarray, str]:
-    """The dialogue as float32 mono at 16 kHz, and its transcript."""
-    voice = demo_voice()
-    sentences = [parse_marked(marked, kind, "demo") for marked, kind in LINES]
+def synthesise(speaker: Speaker) -> tuple[np.ndarray, str]:
+    """The speaker's lines as float32 mono at 16 kHz, and their transcript."""
+    voice = speaker_voice(speaker)
+    sentences = [parse_marked(marked, kind, "demo") for marked, kind in speaker.lines]
     spoken = [speak(sentence, voice, lead_in=LEAD_IN if index == 0 else 0.0)
               for index, sentence in enumerate(sentences)]
     utterance = join_utterances(spoken, [GAP] * (len(spoken) - 1), tail=TAIL)
@@ -82,14 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=DEMO_DIR,
                         help="where the wav and transcript go (default: demo/)")
     args = parser.parse_args(argv)
-    audio, transcript = synthesise()
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    wav_path = args.out_dir / WAV_NAME
-    write_wav(wav_path, audio, CORPUS_SAMPLE_RATE)
-    (args.out_dir / TRANSCRIPT_NAME).write_text(transcript + "\n")
-    seconds = len(audio) / CORPUS_SAMPLE_RATE
-    print(f"{wav_path}: {seconds:.2f} s, {wav_path.stat().st_size / 1000:.0f} KB")
-    print(f"{args.out_dir / TRANSCRIPT_NAME}: {transcript}")
+    for speaker in SPEAKERS:
+        audio, transcript = synthesise(speaker)
+        wav_path = args.out_dir / f"{speaker.stem}.wav"
+        transcript_path = args.out_dir / f"{speaker.stem}.txt"
+        write_wav(wav_path, audio, CORPUS_SAMPLE_RATE)
+        transcript_path.write_text(transcript + "\n")
+        seconds = len(audio) / CORPUS_SAMPLE_RATE
+        print(f"{wav_path}: {seconds:.2f} s, {wav_path.stat().st_size / 1000:.0f} KB")
+        print(f"{transcript_path}: {transcript}")
     return 0
 
 
