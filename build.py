@@ -1,6 +1,6 @@
 """Task runner for Body Language (standard library only).
 
-    python build.py demo [--model DIR]      .venv, then a demo scene: out/demo.blend + preview
+    python build.py demo [--model DIR]      .venv, then a two-speaker demo: out/demo.blend + preview
     python build.py test [pytest args...]   venvs + pinned requirements, ruff, pytest
     python build.py extension [--wheels]    dist/body_language-<version>.zip for Blender
     python build.py lint                    ruff
@@ -409,10 +409,14 @@ def command_extension(with_wheels: bool, out_dir: Path) -> int:
 DEMO_DIR = ROOT / "demo"
 DEMO_AUDIO = DEMO_DIR / "sample_dialogue.wav"
 DEMO_TRANSCRIPT = DEMO_DIR / "sample_dialogue.txt"
+DEMO_REPLY_AUDIO = DEMO_DIR / "sample_reply.wav"
+DEMO_REPLY_TRANSCRIPT = DEMO_DIR / "sample_reply.txt"
 DEMO_SCRIPT = DEMO_DIR / "run_demo.py"
 DEMO_PROMPT = "wave hello, then talk with your hands"
-# The demo's timed prompt (a `bl:` marker pair) over the sample's second sentence, in seconds;
-# the shipped model follows it (its right wrist goes above the head, seeds 0-2).
+DEMO_REPLY_PROMPT = "nod, then talk with your hands"
+# The demo's timed prompt (a `bl:` marker pair) over the sample's second sentence, in seconds
+# into its wav (Anna's last line, after Ben's: demo/two_speakers.py); the shipped model follows
+# it (its right wrist goes above the head, seeds 0-2).
 DEMO_TIMED_ACTION = ("raise your right hand", 3.4, 6.2)
 # Only the masked model takes timed prompts; a model of the other kind gets no markers.
 TIMED_PROMPT_LM_KIND = "masked_lm"
@@ -463,8 +467,10 @@ def demo_command(python: Path, extension: Path, model_dir: Path, out_dir: Path,
         if takes_timed_prompts(model_dir) else []
     return [str(python), str(DEMO_SCRIPT),
             "--extension", str(extension), "--worker-python", str(python),
-            "--model", str(model_dir.resolve()), "--audio", str(DEMO_AUDIO),
-            "--transcript", str(DEMO_TRANSCRIPT), "--prompt", prompt,
+            "--model", str(model_dir.resolve()),
+            "--speaker", "Anna", str(DEMO_AUDIO), str(DEMO_TRANSCRIPT), prompt,
+            "--speaker", "Ben", str(DEMO_REPLY_AUDIO), str(DEMO_REPLY_TRANSCRIPT),
+            DEMO_REPLY_PROMPT,
             "--out", str(out_dir.resolve()), "--resolution", "x".join(map(str, resolution)),
             "--samples", str(samples), *timed]
 
@@ -498,7 +504,7 @@ def command_demo(model_dir: Path | None, out_dir: Path, resolution: tuple[int, i
     if problem is not None:
         print(f"[build] demo: {problem}", file=sys.stderr)
         return 2
-    for path in (DEMO_AUDIO, DEMO_TRANSCRIPT):
+    for path in (DEMO_AUDIO, DEMO_TRANSCRIPT, DEMO_REPLY_AUDIO, DEMO_REPLY_TRANSCRIPT):
         if not path.is_file():
             print(f"[build] demo: {path} is missing; make it with "
                   f"`.venv/bin/python {DEMO_DIR.name}/make_sample_dialogue.py`", file=sys.stderr)
@@ -530,7 +536,7 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     commands.add_parser("lint", help="ruff check")
     commands.add_parser("shared", help="refresh blender_addon/shared from core/shared")
     demo = commands.add_parser(
-        "demo", help="animate the sample dialogue: out/demo.blend and out/demo_preview.png")
+        "demo", help="animate the sample conversation: out/demo.blend and out/demo_preview.png")
     demo.add_argument("--model", type=Path, default=None,
                       help="model folder (default: the shipped core/checkpoints/default)")
     demo.add_argument("--out", type=Path, default=ROOT / "out",
@@ -540,7 +546,7 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     demo.add_argument("--samples", type=positive_int, default=DEMO_SAMPLES,
                       help="Cycles samples per preview frame (default: 16)")
     demo.add_argument("--prompt", default=DEMO_PROMPT,
-                      help=f"what the character does (default: {DEMO_PROMPT!r})")
+                      help=f"what Anna, the first speaker, does (default: {DEMO_PROMPT!r})")
     args, extra = parser.parse_known_args(list(argv))
     if extra and args.command != "test":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

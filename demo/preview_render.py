@@ -19,27 +19,43 @@ SHEET_COLUMNS = 4
 SHEET_ROWS = 2
 LENS_MM = 50.0
 SENSOR_MM = 36.0
-# Room around the character's rest extent in the shot (for raised hands), and the camera's height
-# above the body's middle: a little above, looking down, so the floor shows around the feet.
+# Room above and below the characters' rest extent in the shot (for raised hands), and the
+# camera's height above the bodies' middle: a little above, looking down, so the floor shows
+# around the feet.
 FRAMING_MARGIN = 1.2
 CAMERA_RAISE = 0.4
 FLOOR_SIZE = 200.0
-FOLLOW_BONE = "pelvis"
 FLOOR_COLOUR = (0.4, 0.41, 0.43, 1.0)
 WORLD_COLOUR = (0.16, 0.18, 0.22)
 
 
-def sheet_frames(scene: bpy.types.Scene, count: int = SHEET_COLUMNS * SHEET_ROWS) -> list[int]:
-    """`count` scene frames spread evenly from the first to the last frame of the scene."""
-    spread = np.linspace(scene.frame_start, scene.frame_end, count)
-    return [int(frame) for frame in np.round(spread)]
+def line_spans(scene: bpy.types.Scene) -> list[tuple[int, int]]:
+    """Scene frames [first, end) of each unmuted sound strip (each line), in time order."""
+    editor = scene.sequence_editor
+    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
+    return sorted((int(strip.frame_final_start), int(strip.frame_final_end))
+                  for strip in strips if strip.type == "SOUND" and not strip.mute)
 
 
-def rest_bounds(armature: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
-    """World-space (min, max) corners of the character's meshes in the rest pose."""
-    meshes = [obj for obj in armature.children_recursive if obj.type == "MESH"]
-    pose_position = armature.data.pose_position
-    armature.data.pose_position = "REST"
+def sheet_frames(spans: list[tuple[int, int]],
+                 count: int = SHEET_COLUMNS * SHEET_ROWS) -> list[int]:
+    """`count` frames shared out over the lines (spans [first, end) in time order), each line's
+    spread evenly inside it, so the sheet shows every line with its speaker and listener."""
+    frames = []
+    for (first, end), share in zip(spans, np.array_split(np.arange(count), len(spans)),
+                                   strict=True):
+        frames += [int(first + (end - first) * (k + 0.5) / len(share))
+                   for k in range(len(share))]
+    return frames
+
+
+def rest_bounds(armatures: list[bpy.types.Object]) -> tuple[np.ndarray, np.ndarray]:
+    """World-space (min, max) corners of the characters' meshes in the rest pose."""
+    meshes = [obj for armature in armatures for obj in armature.children_recursive
+              if obj.type == "MESH"]
+    positions = [armature.data.pose_position for armature in armatures]
+    for armature in armatures:
+        armature.data.pose_position = "REST"
     try:
         depsgraph = bpy.context.evaluated_depsgraph_get()
         depsgraph.update()
@@ -48,7 +64,8 @@ def rest_bounds(armature: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
             evaluated = obj.evaluated_get(depsgraph)
             corners += [tuple(evaluated.matrix_world @ Vector(c)) for c in evaluated.bound_box]
     finally:
-        armature.data.pose_position = pose_position
+        for armature, position in zip(armatures, positions, strict=True):
+            armature.data.pose_position = position
     points = np.array(corners)
     return points.min(axis=0), points.max(axis=0)
 
@@ -58,32 +75,26 @@ def _link(scene: bpy.types.Scene, obj: bpy.types.Object) -> bpy.types.Object:
     return obj
 
 
-def add_follow_camera(scene: bpy.types.Scene, armature: bpy.types.Object,
-                      resolution: tuple[int, int]) -> bpy.types.Object:
-    """A camera in front of the character (it faces -Y) that holds its whole rest extent (arms
-    out) and follows its pelvis across the floor, so a character that walks stays in shot."""
+def add_camera(scene: bpy.types.Scene, armatures: list[bpy.types.Object],
+               resolution: tuple[int, int]) -> bpy.types.Object:
+    """A camera in front of the characters (they face -Y, or turn partly toward each other)
+    that holds all of them at rest, arms out, with room for raised hands."""
     camera_data = bpy.data.cameras.new("Demo camera")
     camera_data.lens, camera_data.sensor_width = LENS_MM, SENSOR_MM
     camera_data.sensor_fit = "HORIZONTAL"
     camera = _link(scene, bpy.data.objects.new("Demo camera", camera_data))
-    low, high = rest_bounds(armature)
+    low, high = rest_bounds(armatures)
     width, height = resolution
     tan_horizontal = SENSOR_MM / 2 / LENS_MM
     tan_vertical = tan_horizontal * height / width
     half = (high - low) / 2
     centre = (high + low) / 2
-    # The camera aims at the body's middle, so half the extent on each side of the view axis.
-    distance = FRAMING_MARGIN * max(half[0] / tan_horizontal, half[2] / tan_vertical)
-    # With the offset option the constraint adds the pelvis's world position to the camera's
-    # own location, so the location is set relative to the pelvis at rest.
-    pelvis = armature.matrix_world @ armature.data.bones[FOLLOW_BONE].head_local
-    camera.location = (centre[0] - pelvis.x, low[1] - distance - pelvis.y,
-                       centre[2] + CAMERA_RAISE)
-    follow = camera.constraints.new("COPY_LOCATION")
-    follow.target, follow.subtarget = armature, FOLLOW_BONE
-    follow.use_z = False  # the floor stays put in the shot; the character may rise and crouch
-    follow.use_offset = True
-    # Looking along +Y (towards the character's front), tilted down onto the body's middle.
+    # The camera aims at the group's middle, so half the extent on each side of the view axis.
+    # The rest pose's arms-out width already holds gestures to the side; only raised hands need
+    # room above.
+    distance = max(half[0] / tan_horizontal, FRAMING_MARGIN * half[2] / tan_vertical)
+    camera.location = (centre[0], low[1] - distance, centre[2] + CAMERA_RAISE)
+    # Looking along +Y (towards the characters' front), tilted down onto their middle.
     tilt = math.atan2(CAMERA_RAISE, distance + half[1])
     camera.rotation_euler = (math.pi / 2 - tilt, 0.0, 0.0)
     scene.camera = camera
@@ -133,11 +144,11 @@ def configure_render(scene: bpy.types.Scene, resolution: tuple[int, int], sample
     render.image_settings.color_mode = "RGB"
 
 
-def stage_scene(scene: bpy.types.Scene, armature: bpy.types.Object,
+def stage_scene(scene: bpy.types.Scene, armatures: list[bpy.types.Object],
                 resolution: tuple[int, int], samples: int = 16) -> None:
-    """Camera, sun, floor and render settings around the animated character."""
-    add_follow_camera(scene, armature, resolution)
-    add_light_floor_and_world(scene, float(rest_bounds(armature)[0][2]))
+    """Camera, sun, floor and render settings around the animated characters."""
+    add_camera(scene, armatures, resolution)
+    add_light_floor_and_world(scene, float(rest_bounds(armatures)[0][2]))
     configure_render(scene, resolution, samples)
 
 
@@ -179,8 +190,8 @@ def save_png(pixels: np.ndarray, path: Path) -> None:
 
 def render_contact_sheet(scene: bpy.types.Scene, path: Path,
                          progress: Callable[[str], None]) -> list[int]:
-    """Render frames spread over the clip and save them as one PNG; returns the frames."""
-    frames = sheet_frames(scene)
+    """Render frames spread over the lines and save them as one PNG; returns the frames."""
+    frames = sheet_frames(line_spans(scene))
     tiles = []
     with tempfile.TemporaryDirectory(prefix="body-language-demo-") as scratch:
         for number, frame in enumerate(frames, start=1):

@@ -7,11 +7,12 @@ from `python build.py extension` and a fresh BLENDER_USER_RESOURCES folder, beca
 the extension writes to that Blender user folder.
 
 Steps: install and enable the extension, point its preferences at the worker Python and the
-model, put the dialogue on a sound strip at frame 1, time an action on it with timeline markers
-(--timed-action), Create Character, set the prompt and transcript, Generate (in background mode
-the operator runs its job to the end), save the .blend and render a contact sheet of the
-animation. Nothing here imports torch or the model core:
-generation happens in the add-on's worker process, as in Blender.
+model, put the two speakers' lines on the Sequencer (two_speakers.py: Ben, Anna, Ben, Anna, a
+channel each), time an action on Anna's last line with timeline markers (--timed-action), Create
+Character for each where it stands, with its prompt and transcript, Bind Speakers, Generate each
+in turn (in background mode the operator runs its job to the end), save the .blend and render a
+contact sheet of the animation. Nothing here imports torch or the model core: generation happens
+in the add-on's worker process, as in Blender.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from pathlib import Path
 
 import bpy
 from preview_render import render_contact_sheet, stage_scene
+from two_speakers import FPS, add_conversation, cursor_for, last_line_of, place_character
 
 EXTENSION_MODULE = "bl_ext.user_default.body_language"
-FPS = 30
 _started = time.monotonic()
 
 
@@ -50,37 +51,35 @@ def install_extension(zip_path: Path, worker_python: Path, model_dir: Path) -> N
     addon.preferences.checkpoint = str(model_dir)
 
 
-def add_dialogue(scene: bpy.types.Scene, wav: Path) -> bpy.types.Strip:
-    """The dialogue as a sound strip at frame 1, packed so the .blend carries its audio."""
-    editor = scene.sequence_editor_create()
-    strips = editor.strips if hasattr(editor, "strips") else editor.sequences
-    strip = strips.new_sound("dialogue", str(wav), 1, 1)
-    strip.sound.pack()
-    scene.frame_start = strip.frame_final_start
-    scene.frame_end = strip.frame_final_end - 1
-    return strip
-
-
 def add_timed_action(scene: bpy.types.Scene, strip: bpy.types.Strip, action: str,
                      span: tuple[float, float]) -> list[bpy.types.TimelineMarker]:
     """A `bl: <action>` marker where the action starts and a bare `bl:` marker where it ends,
-    seconds counted from the strip's start, as a user times an action on the timeline."""
-    start, end = (strip.frame_final_start + round(seconds * scene.render.fps)
-                  for seconds in span)
+    seconds counted from the start of the strip's file (a cut strip starts later in it), as a
+    user times an action on the timeline."""
+    start, end = (round(strip.frame_start + seconds * scene.render.fps) for seconds in span)
     return [scene.timeline_markers.new(f"bl: {action}", frame=start),
             scene.timeline_markers.new("bl:", frame=end)]
 
 
-def create_character(prompt: str, transcript: str) -> bpy.types.Object:
-    """Create Character, then the prompt and transcript as typed into the panel."""
-    bpy.ops.body_language.create_character(name="Speaker")
+def create_character(name: str, prompt: str, transcript: str) -> bpy.types.Object:
+    """Create Character at the 3D cursor, turned toward the other speaker, then the prompt and
+    transcript as typed into the panel."""
+    bpy.context.scene.cursor.location = cursor_for(name)
+    bpy.ops.body_language.create_character(name=name)
     armature = bpy.context.scene.body_language.target
+    place_character(armature)
     settings = armature.body_language
     settings.prompt = prompt
-    text = bpy.data.texts.new("dialogue transcript")
+    text = bpy.data.texts.new(f"{name} transcript")
     text.from_string(transcript)
     settings.transcript = text
     return armature
+
+
+def bind_speakers() -> None:
+    """Press Bind Speakers: each character gets the strips that name it."""
+    if bpy.ops.body_language.bind_speakers() != {"FINISHED"}:
+        raise DemoError("Bind Speakers bound no character (its report is above)")
 
 
 def generate() -> str:
@@ -112,17 +111,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--worker-python", type=Path, required=True,
                         help="a Python with torch (the project's .venv)")
     parser.add_argument("--model", type=Path, required=True, help="model folder (model.json)")
-    parser.add_argument("--audio", type=Path, required=True, help="dialogue wav")
-    parser.add_argument("--transcript", type=Path, required=True, help="the wav's transcript")
-    parser.add_argument("--prompt", required=True, help="what the character does")
+    parser.add_argument("--speaker", nargs=4, action="append", required=True,
+                        metavar=("NAME", "WAV", "TRANSCRIPT", "PROMPT"),
+                        help="a character, its lines' wav and transcript and what it does "
+                             "(Anna and Ben, see two_speakers.py)")
     parser.add_argument("--out", type=Path, required=True,
                         help="folder for demo.blend and demo_preview.png")
     parser.add_argument("--resolution", type=parse_size, default=(480, 360),
                         help="one preview frame, WIDTHxHEIGHT")
     parser.add_argument("--samples", type=int, default=16, help="Cycles samples per frame")
     parser.add_argument("--timed-action", nargs=3, metavar=("TEXT", "START", "END"),
-                        help="an action timed on the dialogue (seconds from its start) with "
-                             "`bl:` timeline markers; needs a masked model")
+                        help="an action timed on the first speaker's last line (seconds into its "
+                             "wav) with `bl:` timeline markers; needs a masked model")
     return parser.parse_args(argv)
 
 
@@ -138,23 +138,29 @@ def main(argv: list[str]) -> int:
     install_extension(args.extension, args.worker_python, args.model)
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = FPS, 1.0
-    strip = add_dialogue(scene, args.audio)
-    progress(f"sound strip '{strip.name}' at frame {strip.frame_final_start}, "
-             f"frames {scene.frame_start}-{scene.frame_end}")
+    strips = add_conversation(scene, {name: Path(wav) for name, wav, _, _ in args.speaker})
+    progress(", ".join(f"'{s.name}' (channel {s.channel}) at frames {s.frame_final_start}-"
+                       f"{s.frame_final_end - 1}" for s in strips))
     if args.timed_action:
         text, start, end = args.timed_action
-        markers = add_timed_action(scene, strip, text, (float(start), float(end)))
+        line = last_line_of(strips, args.speaker[0][0])
+        markers = add_timed_action(scene, line, text, (float(start), float(end)))
         progress("timeline markers " + ", ".join(f"'{m.name}' at frame {m.frame}"
                                                   for m in markers))
-    armature = create_character(args.prompt, args.transcript.read_text().strip())
-    progress(f"created {armature.name}; prompt: {args.prompt!r}")
+    armatures = []
+    for name, _, transcript, prompt in args.speaker:
+        armatures.append(create_character(name, prompt, Path(transcript).read_text().strip()))
+        progress(f"created {name}; prompt: {prompt!r}")
+    bind_speakers()
     progress(f"generating with the model in {args.model}")
     try:
-        progress(generate())
+        for armature in armatures:
+            scene.body_language.target = armature
+            progress(generate())
     finally:
         shut_down_worker()
 
-    stage_scene(scene, armature, args.resolution, args.samples)
+    stage_scene(scene, armatures, args.resolution, args.samples)
     bpy.ops.wm.save_as_mainfile(filepath=str(blend_path.resolve()))
     progress(f"saved {blend_path}")
     frames = render_contact_sheet(scene, preview_path, progress)
