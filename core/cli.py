@@ -17,7 +17,7 @@ def _corpus_build(args: argparse.Namespace) -> None:
 
     summary = build_corpus(args.out, hours=args.hours, seed=args.seed, workers=args.workers,
                            progress=not args.quiet, check=not args.no_check,
-                           overwrite=args.overwrite)
+                           overwrite=args.overwrite, listen_share=args.listen_share)
     print(summary)
 
 
@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="replace a finished corpus already at --out")
     build.add_argument("--no-check", action="store_true",
                        help="skip the per-clip plausibility checks (faster)")
+    build.add_argument("--listen-share", type=float, default=0.0,
+                       help="share of listener clips (someone else's line, the performer "
+                            "listening), taken from the speech-only clips (default 0)")
     build.set_defaults(run=_corpus_build)
 
     preview = corpus_commands.add_parser("preview", help="draw clips as a PNG contact sheet")

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from core.corpus import listener
-from core.corpus.builder import join_utterances, make_clip
+from core.corpus.builder import CONTENT_SHARES, content_shares, join_utterances, make_clip
 from core.corpus.performer import perform
 from core.corpus.sentences import sample_sentence
 from core.corpus.speech import speak
 from core.corpus.style import STYLES
 from core.corpus.voices import sample_voice
+from core.errors import BodyLanguageError
 from core.eval.listening import head_pitch, listening_score, silence_onsets
 
 
@@ -74,10 +75,20 @@ def test_pauses_are_found_in_the_audio_where_the_words_stop(line):
     assert silence_onsets(np.zeros(rate, np.float32), rate) == []
 
 
+def test_listener_clips_come_only_when_a_build_asks_for_them():
+    with pytest.raises(BodyLanguageError, match="listener share"):
+        content_shares(0.7)
+    assert content_shares(0.0) == CONTENT_SHARES
+    assert dict(content_shares(0.1)) == pytest.approx(
+        {"speech": 0.5, "speech+action": 0.2, "action": 0.2, "listen": 0.1})
+    by_default = [make_clip(2, index, check=False) for index in range(30)]
+    assert not any(clip.description in listener.ALL_PHRASES for clip in by_default)
+
+
 def test_a_listener_clip_has_the_speakers_audio_but_no_words_of_its_own():
     found = None
     for index in range(60):
-        clip = make_clip(2, index, check=False)
+        clip = make_clip(2, index, check=False, listen_share=0.1)
         if clip.description in listener.PHRASES["train"] + listener.PHRASES["heldout"]:
             found = clip
             break

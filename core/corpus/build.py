@@ -12,18 +12,19 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from core.corpus.builder import Clip, make_clip
+from core.corpus.builder import Clip, content_shares, make_clip
 from core.corpus.layout import table_row, write_clip, write_tables
 from core.errors import BodyLanguageError
 
 
-def _clips_in_order(seed: int, workers: int, check: bool) -> Iterator[Clip]:
+def _clips_in_order(seed: int, workers: int, check: bool, listen_share: float
+                    ) -> Iterator[Clip]:
     """Clips 0, 1, 2, ... of `seed`, made by `workers` processes but yielded in index order, so
     the corpus does not depend on how many workers made it."""
     if workers <= 1:
         index = 0
         while True:
-            yield make_clip(seed, index, check)
+            yield make_clip(seed, index, check, listen_share)
             index += 1
     with ProcessPoolExecutor(max_workers=workers) as pool:
         pending: list[Future] = []
@@ -31,7 +32,7 @@ def _clips_in_order(seed: int, workers: int, check: bool) -> Iterator[Clip]:
         try:
             while True:
                 while len(pending) < 2 * workers:
-                    pending.append(pool.submit(make_clip, seed, index, check))
+                    pending.append(pool.submit(make_clip, seed, index, check, listen_share))
                     index += 1
                 yield pending.pop(0).result()
         finally:
@@ -160,23 +161,27 @@ def build_corpus(
     progress: bool = True,
     check: bool = True,
     overwrite: bool = False,
+    listen_share: float = 0.0,
 ) -> str:
     """Write at least `hours` of clips to `out` (BEAT2 layout); returns a one-paragraph summary.
 
     The same seed always gives the same clips, byte for byte, whatever the worker count.
-    `check` runs the plausibility checks on every clip; a finished corpus at `out` is only
+    `listen_share` of the clips are listener clips (core/corpus/listener.py), taken from the
+    speech-only share. `check` runs the plausibility checks on every clip; a finished corpus at
+    `out` is only
     replaced with `overwrite`, an interrupted build always. Replacing deletes only the files a
     build writes: a folder holding anything else is refused, naming what is there.
     """
     hours = _hours(hours)
     seed = _seed(seed)
     workers = _workers(workers)
+    content_shares(listen_share)  # a bad share fails before any folder is touched
     out = Path(out)
     _clear_previous_build(out, overwrite)
     marker = out / ".building"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        marker.write_text(f"seed={seed} hours={hours}\n")
+        marker.write_text(f"seed={seed} hours={hours} listen_share={listen_share}\n")
     except OSError as exc:
         raise BodyLanguageError(f"cannot create the corpus folder: {exc}", out) from None
 
@@ -191,7 +196,7 @@ def build_corpus(
                    bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s of audio "
                    "[{elapsed}<{remaining}]")
     try:
-        for clip in _clips_in_order(seed, workers, check):
+        for clip in _clips_in_order(seed, workers, check, listen_share):
             write_clip(out, clip)
             rows.append(table_row(clip))
             splits[clip.split] += 1

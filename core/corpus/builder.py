@@ -23,9 +23,20 @@ FPS = 30.0
 CORPUS_SAMPLE_RATE = 16000
 # Share of clips per split; val and test use held-out voices, templates and action phrasings.
 SPLIT_SHARES = (("train", 0.86), ("val", 0.04), ("test", 0.10))
-# What a clip contains: speech only, speech while doing an action, an action in silence, or
-# someone else's speech that the performer listens to.
-CONTENT_SHARES = (("speech", 0.5), ("speech+action", 0.2), ("action", 0.2), ("listen", 0.1))
+# What a clip contains: speech only, speech while doing an action, or an action in silence; a
+# build may also take a share from speech for someone else's speech the performer listens to.
+CONTENT_SHARES = (("speech", 0.6), ("speech+action", 0.2), ("action", 0.2))
+
+
+def content_shares(listen_share: float = 0.0) -> tuple[tuple[str, float], ...]:
+    """CONTENT_SHARES with `listen_share` of the clips listener clips, taken from speech."""
+    speech = CONTENT_SHARES[0][1]
+    if not 0.0 <= listen_share <= speech:
+        raise BodyLanguageError(f"the listener share must be within 0..{speech}, got "
+                                f"{listen_share!r}")
+    if listen_share == 0.0:
+        return CONTENT_SHARES
+    return (("speech", speech - listen_share), *CONTENT_SHARES[1:], ("listen", listen_share))
 # A few actions sit near a plausibility bound for some emotions (hands behind the back with
 # contempt's posture: 5 redraws for clip 1637 of seed 1), so a clip gets several performances
 # before the build stops on it; clips that pass sooner are unchanged.
@@ -152,8 +163,9 @@ def _clip_audio(utterance: Utterance | None, frames: int, rng: np.random.Generat
     return np.pad(audio, (0, max(0, samples - len(audio))))[:samples].astype(np.float32)
 
 
-def make_clip(seed: int, index: int, check: bool = True) -> Clip:
-    """Clip `index` of the corpus built with `seed`; the same pair always gives the same clip.
+def make_clip(seed: int, index: int, check: bool = True, listen_share: float = 0.0) -> Clip:
+    """Clip `index` of the corpus built with `seed` (and `listen_share`, see content_shares);
+    the same arguments always give the same clip.
 
     With `check`, an implausible performance (a joint past its limit, a sliding foot ...) never
     becomes training data: it is performed again, and a clip that stays implausible is an error.
@@ -164,7 +176,7 @@ def make_clip(seed: int, index: int, check: bool = True) -> Clip:
     split = _pick(rng, SPLIT_SHARES)
     text_split = "train" if split == "train" else "heldout"
     emotion = EMOTIONS[int(rng.integers(len(EMOTIONS)))]
-    content = _pick(rng, CONTENT_SHARES)
+    content = _pick(rng, content_shares(listen_share))
     voice = voices.sample_voice(rng, emotion, split)
     utterance = _spoken(rng, voice, text_split) if content != "action" else None
 
