@@ -265,17 +265,14 @@ class BODY_LANGUAGE_OT_bind_selected_strips(bpy.types.Operator):
 
     def execute(self, context: Any) -> set[str]:
         from .scene_audio import all_strips
+        from .speakers import bind_strips
 
         selected = [strip.name for strip in all_strips(context.scene)
                     if strip.type == "SOUND" and strip.select]
         if not selected:
             self.report({"ERROR"}, "Select sound strips in the Sequencer first")
             return {"CANCELLED"}
-        settings = target_armature(context).body_language
-        settings.strips.clear()
-        for name in selected:
-            settings.strips.add().name = name
-        settings.audio_source = "STRIPS"
+        bind_strips(target_armature(context).body_language, selected)
         self.report({"INFO"}, f"Bound {len(selected)} strip(s)")
         return {"FINISHED"}
 

@@ -109,15 +109,19 @@ def suggest_bindings(characters: Sequence[str], strips: Sequence[SoundStripInfo]
     return bindings
 
 
+def bind_strips(settings: Any, names: Iterable[str]) -> None:
+    """Make these strips a character's audio (Audio: Chosen Strips), in place of its others."""
+    settings.strips.clear()
+    for name in names:
+        settings.strips.add().name = name
+    settings.audio_source = "STRIPS"
+
+
 def bind_speakers(scene: Any) -> Bindings:
     """Bind every armature of `scene` that `suggest_bindings` finds strips for to those strips
     (Audio: Chosen Strips); the others keep their settings."""
     characters = {obj.name: obj for obj in scene.objects if obj.type == "ARMATURE"}
     bindings = suggest_bindings(sorted(characters), sound_strips(scene))
     for name, strip_names in bindings.strips.items():
-        settings = characters[name].body_language
-        settings.strips.clear()
-        for strip_name in strip_names:
-            settings.strips.add().name = strip_name
-        settings.audio_source = "STRIPS"
+        bind_strips(characters[name].body_language, strip_names)
     return bindings
