@@ -33,6 +33,7 @@ import torch
 
 from core.errors import BodyLanguageError
 from core.lm.masked import GUIDED, HIDDEN, Conditions, MaskedMotionModel, PromptEncoder
+from core.lm.mouth import smooth_step_seams
 from core.rates import AUDIO_PER_STEP, MOTION_STEPS_PER_SECOND, STEP_ALIGNMENT
 from core.skeleton import PARTS
 
@@ -325,7 +326,8 @@ def mouth_track(model: MaskedMotionModel, prompts: PromptEncoder, clip: ClipCond
         a = start * per
         total[a:a + length] += values[row, :length] * w_row[:, None]
         weight[a:a + length] += w_row
-    return (total / np.maximum(weight, 1e-9)[:, None]).astype(np.float32)
+    return smooth_step_seams((total / np.maximum(weight, 1e-9)[:, None]).astype(np.float32),
+                             per)
 
 
 def _to(conditions: Conditions, device: torch.device) -> Conditions:

@@ -50,6 +50,28 @@ def mouth_track(motion: Motion) -> np.ndarray:
                           axis=1).astype(np.float32)
 
 
+def smooth_step_seams(track: np.ndarray, frames_per_step: int) -> np.ndarray:
+    """`track` (T, C) with the jumps where model steps meet spread out.
+
+    The mouth head writes a step's frames at once, so its track jumps every `frames_per_step`
+    frames (7.5 times a second at 30 fps), a flutter on the lips and a key on every seam for
+    Keys: Reduced. Each seam's jump beyond the local slope is spread over the two frames on
+    either side (1/8, 3/8 | -3/8, -1/8 of it): a steady or closed mouth keeps its values, and
+    every frame moves by at most 3/8 of its seam's jump."""
+    out = np.asarray(track, dtype=np.float64).copy()
+    if frames_per_step < 4:  # the four frames around a seam would reach the next seam
+        return out.astype(track.dtype)
+    seams = np.arange(frames_per_step, len(out) - 1, frames_per_step)
+    t = out.copy()
+    slope = 0.5 * ((t[seams - 1] - t[seams - 2]) + (t[seams + 1] - t[seams]))
+    jump = (t[seams] - t[seams - 1]) - slope
+    out[seams - 2] += jump / 8
+    out[seams - 1] += 3 * jump / 8
+    out[seams] -= 3 * jump / 8
+    out[seams + 1] -= jump / 8
+    return out.astype(track.dtype)
+
+
 def write_mouth(poses: np.ndarray, face: np.ndarray, track: np.ndarray, face_space: str,
                 weight: np.ndarray | None = None) -> None:
     """Write `track` (T, CHANNELS) over the jaw and mouth shapes of poses/face in place, blended
