@@ -264,6 +264,16 @@ class WorkerClient:
     def pending(self) -> list[str]:
         return list(self._pending)
 
+    def wait_for_news(self, timeout: float) -> bool:
+        """Block until the worker has sent an event that poll() has not read yet, or until
+        `timeout` seconds have passed; whether one is there. Unlike poll(timeout), it leaves the
+        event for the next poll (a script driving a modal operator by hand waits with it)."""
+        if self._held:
+            return True
+        events = self._events
+        with events.not_empty:
+            return events.not_empty.wait_for(lambda: len(events.queue) > 0, max(timeout, 0.0))
+
     def poll(self, timeout: float = 0.0) -> list[WorkerMessage]:
         """Every event since the last call; a result or error ends a request.
 

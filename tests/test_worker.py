@@ -70,6 +70,15 @@ def test_hello_round_trip_reports_versions(client):
     assert len(probed["devices"]) == 1 + torch.cuda.device_count()
 
 
+def test_waiting_for_news_leaves_the_answer_for_poll(client):
+    assert not client.wait_for_news(0.05)  # nothing asked, nothing comes
+    request_id = client.request("hello")
+    assert client.wait_for_news(60)
+    assert client.wait_for_news(0)  # still there: waiting read nothing
+    answers = [m for m in next_news(client) if m.request_id == request_id]
+    assert answers and answers[0].type == "result"
+
+
 def test_worker_stdout_carries_only_protocol_lines(tmp_path):
     # A library that prints must not corrupt the protocol: prints land on stderr.
     code = ("from core.worker_channel import protect_stdout\n"
