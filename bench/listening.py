@@ -1,6 +1,8 @@
 """Listening: asked to listen to someone's line, does the model keep its mouth shut, nod on the
 speaker's pauses and keep moving? Prints core.eval.listening's figures for the model asked to
-listen, the same model speaking the same audio, and (on corpus clips) the corpus listener.
+listen, the same model speaking the same audio, and (on corpus clips) the corpus listener and
+what of it survives the model's motion tokenizer (encode then decode): the most a model that
+writes those tokens can show.
 
     python bench/listening.py --data <corpus with listener clips> [--model DIR] [--clips 16]
         [--split test] [--out bench/listening.json]
@@ -66,16 +68,20 @@ def main() -> int:
     clips = listener_clips(args.data, args.split, args.clips)
     voices = read_real_voices(SHARED) if SHARED.is_dir() else []
     audios = [audio for _, audio, _ in clips] + [voice.audio for voice in voices]
-    systems: dict[str, list] = {"listening": [], "speaking": [], "corpus listener": []}
+    systems: dict[str, list] = {"listening": [], "speaking": [], "corpus listener": [],
+                                "through the tokenizer": []}
     for index, audio in enumerate(audios):
         pauses = silence_onsets(audio, SAMPLE_RATE)
         for system, prompt in (("listening", LISTEN_PROMPT), ("speaking", "")):
             motion = api.generate(model, audio, SAMPLE_RATE, prompt=prompt, seed=index)
             systems[system].append(listening_score(motion, pauses, seed=index))
         if index < len(clips):
-            systems["corpus listener"].append(listening_score(clips[index][2], pauses, index))
+            teacher = clips[index][2]
+            systems["corpus listener"].append(listening_score(teacher, pauses, index))
+            systems["through the tokenizer"].append(listening_score(
+                model.motion_tokenizer.reconstruct(teacher), pauses, index))
     print(f"{len(clips)} corpus listener clips ({args.split}), {len(voices)} real voices")
-    print(f"{'system':<16} {'mouth deg':>9} {'nods after pauses':>17} {'at random':>9} "
+    print(f"{'system':<21} {'mouth deg':>9} {'nods after pauses':>17} {'at random':>9} "
           f"{'head deg/s':>10}")
     table = {}
     for system, scores in systems.items():
@@ -83,7 +89,7 @@ def main() -> int:
             continue
         table[system] = _mean(scores)
         row = table[system]
-        print(f"{system:<16} {row['mouth_opening']:>9.2f} {row['nod_response']:>17.2f} "
+        print(f"{system:<21} {row['mouth_opening']:>9.2f} {row['nod_response']:>17.2f} "
               f"{row['nod_chance']:>9.2f} {row['head_speed']:>10.2f}")
     if args.out:
         args.out.write_text(json.dumps({"model": str(args.model or "default"),
