@@ -3,8 +3,8 @@ to build for each window, constrained decoding across windows (core/lm/windows.p
 at the end in which kept parts and frames are the caller's arrays, copied bit for bit.
 
 Encoder rows are built with the training code's own pieces (`core.lm.tasks.encoder_input`,
-`prompt_ids`, the first training phrasing of each task and `collate`), so a window at inference is
-formatted exactly as a training example of the same task.
+`prompt_ids`, the first training phrasing of each task and `core.lm.batches.collate`), so a window
+at inference is formatted exactly as a training example of the same task.
 
 Which task a request becomes:
   frames a..b of a kept motion         edit_frames (with audio) / motion_inbetween (without)

@@ -4,16 +4,16 @@ post-training, on corpus folders (ours or BEAT2) tokenised by the trained tokeni
     train_lm(LMTrainConfig("default"), ["corpus/"], "tokenizers/", "out/")
         ->  out/lm.{json,safetensors}, out/lm.training.json (the config), out/model/
 
-Steps: the data folders are tokenised once into a cache (`core.lm.dataset`), the "train" split
-feeds the task samplers (`core.lm.tasks`), the "test" split is the held-out evaluation set
-(phrased with held-out templates). AdamW with linear warm-up and cosine decay, gradients clipped
-to norm 1, bf16 autocast on CUDA. Every example is drawn from generators seeded by (seed, step,
-row), and dropout is reseeded every step, so a resumed run repeats exactly the batches and losses
-of an uninterrupted one. A resumable state is written every `save_every_s` seconds (and every
-`save_every_steps` steps, on Ctrl-C and at the end) to `out/lm_training.*`
+Steps: the data folders are tokenised once into a cache (`core.lm.dataset`), the "train" split feeds
+the task sampler (`core.lm.task_sampling`, over the tasks of `core.lm.tasks`), the "test" split is
+the held-out evaluation set (phrased with held-out templates). AdamW with linear warm-up and cosine
+decay, gradients clipped to norm 1, bf16 autocast on CUDA. Every example is drawn from generators
+seeded by (seed, step, row), and dropout is reseeded every step, so a resumed run repeats exactly
+the batches and losses of an uninterrupted one. A resumable state is written every `save_every_s`
+seconds (and every `save_every_steps` steps, on Ctrl-C and at the end) to `out/lm_training.*`
 (`core.train.lm_checkpoint`); the final model goes to `out/lm.*` with the tokenizers it needs
-referenced in its metadata and its `LMTrainConfig` (`core.train.lm_options`) beside it. Events
-go to `log` and, one JSON object per line, to `out/lm_training_log.jsonl`.
+referenced in its metadata and its `LMTrainConfig` (`core.train.lm_options`) beside it. Events go to
+`log` and, one JSON object per line, to `out/lm_training_log.jsonl`.
 
 Data-parallel (`core.train.lm_distributed`): launched by `torchrun` (RANK/WORLD_SIZE/LOCAL_RANK in
 the environment) every process trains a DistributedDataParallel copy (gloo on CPU, nccl on CUDA).
