@@ -15,8 +15,12 @@ from typing import Any
 import bpy
 import numpy as np
 
+from .key_reduction import key_handles
+
 # Blender's enum values for keyframe interpolation (BEZT_IPO_CONST, BEZT_IPO_LIN, BEZT_IPO_BEZ).
 _INTERPOLATION_CODES = {"CONSTANT": 0, "LINEAR": 1, "BEZIER": 2}
+# Blender's enum value for a Free keyframe handle (HD_FREE).
+_FREE_HANDLE = 0
 # The frame range F-curve sampling accepts (MINAFRAME, MAXFRAME).
 _MIN_FRAME, _MAX_FRAME = -1048574, 1048574
 
@@ -73,9 +77,15 @@ class ActionBuilder:
 
     def add_curve(
         self, data_path: str, index: int, group: str, frames: np.ndarray, values: np.ndarray,
-        interpolation: str = "LINEAR",
+        keys: np.ndarray | None = None,
     ) -> Any:
-        """A new F-curve with one key per (frame, value), handles computed."""
+        """A new F-curve: a linear key per (frame, value), or with `keys` (a mask over the
+        frames) Bezier keys on those frames only, with the fitted Free handles the reduction
+        chose them for (key_reduction.key_handles)."""
+        handles = None
+        if keys is not None:
+            handles = key_handles(values, keys)
+            frames, values = frames[keys], values[keys]
         if self._channelbag is not None:
             fcurve = self._channelbag.fcurves.new(data_path, index=index, group_name=group)
         else:
@@ -86,10 +96,12 @@ class ActionBuilder:
         # One buffer serves every curve: foreach_set copies it before the next curve refills it.
         co = layout.co
         co[1::2] = values
-        if interpolation == "LINEAR" and layout.consecutive:
+        if handles is None and layout.consecutive:
             _fill_linear_from_samples(fcurve, int(layout.frames[0]), co)
+        elif handles is None:
+            _fill_keyframes(fcurve, co, "LINEAR")
         else:
-            _fill_keyframes(fcurve, co, interpolation)
+            _fill_keyframes(fcurve, co, "BEZIER", _free_handles(frames, handles))
         return fcurve
 
     def discard(self) -> None:
@@ -128,7 +140,20 @@ def _fill_linear_from_samples(fcurve: Any, first_frame: int, co: np.ndarray) -> 
     fcurve.convert_to_keyframes(first_frame, end)
 
 
-def _fill_keyframes(fcurve: Any, co: np.ndarray, interpolation: str) -> None:
+def _free_handles(frames: np.ndarray, handles: tuple[np.ndarray, np.ndarray]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Flat (x, y) pairs of the left and right handles, a third of the way to each neighbour
+    (the first and last key's outer handles mirror their inner ones in time)."""
+    x = np.asarray(frames, dtype=np.float64)
+    gaps = np.diff(x)
+    before, after = np.r_[gaps[:1], gaps], np.r_[gaps, gaps[-1:]]
+    left = np.stack([x - before / 3.0, handles[0]], axis=1)
+    right = np.stack([x + after / 3.0, handles[1]], axis=1)
+    return left.astype(np.float32).reshape(-1), right.astype(np.float32).reshape(-1)
+
+
+def _fill_keyframes(fcurve: Any, co: np.ndarray, interpolation: str,
+                    handles: tuple[np.ndarray, np.ndarray] | None = None) -> None:
     count = len(co) // 2
     points = fcurve.keyframe_points
     points.add(count)
@@ -136,9 +161,14 @@ def _fill_keyframes(fcurve: Any, co: np.ndarray, interpolation: str) -> None:
     points.foreach_set(
         "interpolation", np.full(count, _INTERPOLATION_CODES[interpolation], np.int32))
     if interpolation == "BEZIER":
-        # Reduced keys are chosen for the handles Auto Clamped keys get without smoothing (see
-        # key_reduction.py); Continuous Acceleration would reshape the whole curve from each key.
+        # Continuous Acceleration would reshape the whole curve from each key.
         fcurve.auto_smoothing = "NONE"
+    if handles is not None:
+        # Reduced keys are chosen for these fitted handles (key_reduction.py): Free, so
+        # Blender keeps them as they are.
+        for side, pairs in zip(("handle_left", "handle_right"), handles, strict=True):
+            points.foreach_set(f"{side}_type", np.full(count, _FREE_HANDLE, np.int32))
+            points.foreach_set(side, pairs)
     fcurve.update()
 
 

@@ -143,10 +143,7 @@ def ensure_face_properties(armature: Any, channel_names: Sequence[str]) -> None:
 def _add_channel_curve(builder: Any, path: str, frames: np.ndarray, values: np.ndarray,
                        keys: np.ndarray | None) -> None:
     """One face channel's curve: a linear key per frame, or Bezier keys where `keys` says."""
-    if keys is None:
-        builder.add_curve(path, 0, FACE_GROUP, frames, values)
-    else:
-        builder.add_curve(path, 0, FACE_GROUP, frames[keys], values[keys], "BEZIER")
+    builder.add_curve(path, 0, FACE_GROUP, frames, values, keys)
 
 
 def add_face_property_curves(builder: Any, frames: np.ndarray, face: np.ndarray,

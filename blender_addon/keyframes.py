@@ -312,10 +312,7 @@ def _reduce(prepared: _Prepared, target: TargetRig, parts: tuple[str, ...],
 
 def _add_curve(builder: ActionBuilder, path: str, index: int, group: str, frames: np.ndarray,
                values: np.ndarray, keys: np.ndarray | None) -> None:
-    if keys is None:
-        builder.add_curve(path, index, group, frames, values)
-    else:
-        builder.add_curve(path, index, group, frames[keys], values[keys], "BEZIER")
+    builder.add_curve(path, index, group, frames, values, keys)
 
 
 def _build_part(armature: Any, part: str, target: TargetRig, prepared: _Prepared,

@@ -160,7 +160,8 @@ class BodyLanguageSettings(bpy.types.PropertyGroup):
     key_mode: bpy.props.EnumProperty(
         name="Keys", default="EVERY_FRAME",
         items=(("EVERY_FRAME", "Every Frame", "A linear key on every frame of every curve"),
-               ("REDUCED", "Reduced", "Bezier keys only where a curve needs one")),
+               ("REDUCED", "Reduced", "Bezier keys only where a curve needs one, with free "
+                "handles fitted to the motion")),
         description="How the animation is keyed: a key on every frame, or Bezier keys only "
                     "where needed to stay within 0.5 degrees per bone, 1 mm of root location "
                     "and 0.005 per face shape of that, keeping planted feet and mouth closures "

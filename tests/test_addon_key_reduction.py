@@ -68,7 +68,7 @@ def test_reduced_writes_far_fewer_bezier_keys(blender):
     assert values["every_keys"] == FRAMES * len(values["names"])
     # Every joint here circles at up to 1.7 Hz: about a key per 5 frames holds 0.5 degrees.
     assert values["reduced_keys"] * 4 <= values["every_keys"]
-    assert values["kinds"] == [["NONE", "BEZIER", "AUTO_CLAMPED"]]
+    assert values["kinds"] == [["NONE", "BEZIER", "FREE"]]
 
 
 def test_blender_plays_the_curve_key_reduction_modelled(blender):

@@ -46,13 +46,12 @@ for name in sorted(old):
     got.append([fcurve.evaluate(float(frame)) for frame in played])
     kinds.add((fcurve.auto_smoothing, fcurve.keyframe_points[0].interpolation,
                fcurve.keyframe_points[0].handle_left_type))
-    # What key_reduction models Blender to play from exactly these keys.
-    key_frames, key_values = co(fcurve)
+    # What key_reduction models Blender to play from these key frames of the wanted curve (the
+    # fitted handles come from every frame of it).
+    key_frames, _key_values = co(fcurve)
     keys = np.zeros(frames, bool)
     keys[np.round(key_frames - START).astype(int)] = True
-    values = np.zeros(frames)
-    values[keys] = key_values
-    model.append(kr.bezier_curves(values[None], keys[None])[0])
+    model.append(kr.bezier_curves(np.array(wanted[-1], dtype=np.float64)[None], keys[None])[0])
 emit(names=sorted(old), kinds=sorted(kinds),
      every_keys=sum(len(f.keyframe_points) for f in old.values()),
      reduced_keys=sum(len(f.keyframe_points) for f in new.values()))
