@@ -213,7 +213,7 @@ def _insert_keys(values: np.ndarray, limit: np.ndarray, keys: np.ndarray) -> np.
 def _removable(values: np.ndarray, limit: np.ndarray, keys: np.ndarray, fixed: np.ndarray,
                residue: int) -> np.ndarray:
     """Flat indices of the keys of rank `residue` modulo _PRUNE_SPACING in their curve that can
-    go: each moves only the handles of its two neighbours, so at that spacing every removal
+    go: each only merges the two segments beside it, so at that spacing every removal
     changes the curve on frames no other one does, and all are judged from one evaluation."""
     flat_keys = np.flatnonzero(keys)
     curve = flat_keys // values.shape[1]
@@ -228,7 +228,8 @@ def _removable(values: np.ndarray, limit: np.ndarray, keys: np.ndarray, fixed: n
     trial[np.divmod(flat_keys[chosen], values.shape[1])] = False
     excess = np.abs(bezier_curves(values, trial) - values) / limit
     worst = np.maximum.reduceat(excess.reshape(-1), flat_keys)  # per stretch between old keys
-    # A removal reshapes the stretches from its second key before to its second key after.
+    # A removal refits the stretch from its key before to its key after (the reach below is
+    # wider, which costs nothing).
     reach = [np.clip(chosen + offset, first[chosen], last[chosen] - 1) for offset in (-2, -1, 0, 1)]
     return flat_keys[chosen[np.max(worst[np.stack(reach)], axis=0) <= 1.0]]
 
