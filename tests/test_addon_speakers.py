@@ -10,7 +10,7 @@ from extension_runs import write_tone
 
 # Blender 5.0 only: the bpy 4.2 module has no Audaspace, so it cannot make sound strips (the
 # speaker rules read strips through the same API on both; test_addon_generate covers 4.2's).
-def test_two_speakers_are_bound_and_each_listens_to_the_other(tmp_path):
+def test_two_speakers_are_bound_and_each_looks_at_the_other(tmp_path):
     params = {"anna": str(write_tone(tmp_path / "anna.wav", 1.5)),
               "ben": str(write_tone(tmp_path / "ben.wav", 2.0)),
               "worker_python": str(bpy_python("5.0"))}
